@@ -1,0 +1,66 @@
+/*
+ * audit.c - audit_event rows for every read or change of protected data and
+ * every security decision worth reviewing (sign-ins, denials).  Rows are
+ * written in the request's own transaction, sent together with COMMIT, so
+ * a change is never committed without its audit row and vice versa.
+ */
+#include <string.h>
+
+#include "cpa.h"
+
+static const struct cpa_stmt insert_audit = {
+	"audit_insert",
+	"INSERT INTO audit_event (staff_id, username, action, entity_type,"
+	" entity_id, service_user_id, site_id, remote_addr, request_id, detail)"
+	" VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint, $8, $9, $10)",
+	10
+};
+
+char *
+cpa_audit_sanitise(cpa_arena *a, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct cpa_buf b;
+	const unsigned char *p;
+
+	if (s == NULL)
+		return NULL;
+	cpa_buf_init(&b, a);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+			cpa_buf_puts(&b, "\\x");
+			cpa_buf_putc(&b, hex[*p >> 4]);
+			cpa_buf_putc(&b, hex[*p & 15]);
+		} else
+			cpa_buf_putc(&b, (char)*p);
+	}
+	return b.data;
+}
+
+static const char *
+id_or_null(cpa_arena *a, long long id)
+{
+	return id > 0 ? cpa_sprintf(a, "%lld", id) : NULL;
+}
+
+int
+cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
+    const char *entity_id, long long service_user_id, long long site_id,
+    const char *detail)
+{
+	const struct cpa_session *s = ctx->session;
+	const char *params[10];
+
+	params[0] = id_or_null(ctx->arena, s != NULL ? s->user_id : ctx->actor_id);
+	params[1] = cpa_audit_sanitise(ctx->arena, s != NULL ? s->username : ctx->actor_name);
+	params[2] = action;
+	params[3] = entity;
+	params[4] = cpa_audit_sanitise(ctx->arena, entity_id);
+	params[5] = id_or_null(ctx->arena, service_user_id);
+	params[6] = id_or_null(ctx->arena, site_id);
+	params[7] = ctx->req.remote_addr;
+	params[8] = ctx->req.request_id;
+	params[9] = cpa_audit_sanitise(ctx->arena, detail);
+	cpa_db_queue(ctx, &insert_audit, params);
+	return CPA_OK;
+}
