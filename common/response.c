@@ -120,8 +120,11 @@ cpa_cookie(struct cpa_ctx *ctx, const char *value, int max_age)
 void
 cpa_redirect(struct cpa_ctx *ctx, const char *path)
 {
-	/* Local paths only: "/x" but not "//host" or "/\host". */
-	if (path == NULL || path[0] != '/' || path[1] == '/' || path[1] == '\\')
+	/* Local paths only: "/x" but not "//host" or "/\host", nor anything
+	 * with a backslash or control character a browser would strip or
+	 * reinterpret ("/\t/host" becomes "//host"). */
+	if (path == NULL || path[0] != '/' || path[1] == '/' ||
+	    strpbrk(path, "\\\t\r\n") != NULL)
 		path = "/";
 	ctx->resp.status = 303;
 	if (cpa_header(ctx, "Location", path) != CPA_OK)
@@ -153,7 +156,9 @@ builtin_error_page(struct cpa_ctx *ctx, int status, const char *message)
 	cpa_buf_puts(b, "</h1>");
 	if (status >= 500) {
 		cpa_buf_puts(b, "<p>Quote incident ");
-		cpa_html_escape(b, ctx->req.request_id, strlen(ctx->req.request_id));
+		const char *id = ctx->req.request_id != NULL ? ctx->req.request_id : "unknown";
+
+		cpa_html_escape(b, id, strlen(id));
 		cpa_buf_puts(b, " if you contact the service desk.</p>");
 	}
 	cpa_buf_puts(b, "</main></body></html>\n");

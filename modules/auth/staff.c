@@ -548,7 +548,7 @@ staff_role_grant(struct cpa_ctx *ctx)
 	long long id = param_id(ctx, "id");
 	const char *params[6];
 	struct cpa_input in;
-	json_t *staff, *role;
+	json_t *staff = NULL, *role;
 	PGresult *r;
 	int rc;
 
