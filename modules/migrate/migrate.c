@@ -55,7 +55,17 @@ static const char *const create_table_sql =
     " version integer PRIMARY KEY,"
     " name text NOT NULL,"
     " checksum text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+    " applied_at timestamptz NOT NULL DEFAULT now());"
+    /* Like every table, forced row-level security: only the migration
+     * role sees it (cpa_app has no privileges on it either). */
+    "ALTER TABLE public.schema_migration ENABLE ROW LEVEL SECURITY;"
+    "ALTER TABLE public.schema_migration FORCE ROW LEVEL SECURITY;"
+    "DO $$ BEGIN"
+    " IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'public'"
+    "   AND tablename = 'schema_migration' AND policyname = 'schema_migration_owner') THEN"
+    "  CREATE POLICY schema_migration_owner ON public.schema_migration"
+    "   TO cpa_owner USING (true) WITH CHECK (true);"
+    " END IF; END $$";
 
 static const char *const recorded_sql =
     "SELECT version, name, checksum FROM public.schema_migration ORDER BY version";

@@ -1,0 +1,201 @@
+"""Fixtures for the cpa-suite end-to-end tests.
+
+The suite talks to a running test stack (nginx -> cpa-auth -> PostgreSQL and
+Redis) started by `./dev test`, through the environment contract
+(CPA_BASE_URL, CPA_PG_SUPER_DSN, ...); a missing variable fails every test
+with a message naming it.  Tests run serially in one pytest process.
+
+Conventions:
+- `signin(username, password, base=..., source=...)` returns a Client (a
+  requests.Session) holding the session cookie, its CSRF token (.csrf) and
+  the user object (.user).  Clients send X-CSRF-Token and a same-origin
+  Origin on state changes, as a browser would (see cpa_e2e.Client).
+- Whatever deliberately fails a sign-in uses `fresh_addr()`: its requests
+  come from their own 127/8 source address, so 127.0.0.1 never reaches the
+  per-address throttle.
+- Tests that lock out, deactivate, re-role or re-password a user create
+  their own staff member with `make_staff()`; demo users are only signed in
+  and out, one session at a time.
+"""
+
+import shlex
+import subprocess
+
+import pytest
+
+from cpa_e2e import (Audit, Client, Db, Env, describe, first_team,
+                     json_of, new_source_address, staff_payload,
+                     unique_username)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the fault-injection tests last, so a service that failed to come
+    back cannot take the rest of the suite down with it."""
+    items.sort(key=lambda item: item.module.__name__ == "test_faults")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def env():
+    try:
+        return Env()
+    except LookupError as e:
+        problem = str(e)
+    pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def fresh_addr():
+    """fresh_addr() -> a loopback source address no other test used."""
+    return new_source_address
+
+
+@pytest.fixture(scope="session")
+def client(env):
+    """client(base=None, source=None) -> an anonymous Client."""
+    def make(base=None, source=None):
+        return Client(base or env.base, source)
+    return make
+
+
+@pytest.fixture(scope="session")
+def demo(env):
+    """{username: (role, password, site)} from CPA_DEMO_LOGINS."""
+    try:
+        with open(env.demo_logins, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        pytest.fail(f"cannot read CPA_DEMO_LOGINS {env.demo_logins}: {e}",
+                    pytrace=False)
+    logins = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 4:
+            pytest.fail(f"{env.demo_logins}:{n}: expected "
+                        f"'role username password site', got {len(parts)} fields",
+                        pytrace=False)
+        role, username, password, site = parts
+        logins[username] = (role, password, site)
+    expected = {"admin.north", "admin.south", "coord.north", "coord.south",
+                "prac.north", "tm.north", "dm.north", "auditor.north"}
+    missing = expected - set(logins)
+    if missing:
+        pytest.fail(f"{env.demo_logins} lacks demo users: {sorted(missing)}",
+                    pytrace=False)
+    return logins
+
+
+@pytest.fixture(scope="session")
+def signin(env):
+    """signin(username, password, base=None, source=None, client=None) ->
+    a signed-in Client; the test fails unless the sign-in answers 200 with a
+    session cookie.  client= signs in again with an existing client (its
+    cookie jar is sent along)."""
+    def do(username, password, base=None, source=None, client=None):
+        c = client or Client(base or env.base, source)
+        r = c.post("/api/v1/session",
+                   json={"username": username, "password": password})
+        if r.status_code != 200:
+            pytest.fail(f"sign-in of {username} failed: {describe(r)}")
+        body = json_of(r)
+        c.csrf = body["csrf_token"]
+        c.user = body["user"]
+        c.signin_response = r
+        if not c.cookie:
+            pytest.fail(f"sign-in of {username} left no session cookie; "
+                        f"Set-Cookie: {r.raw.headers.getlist('Set-Cookie')!r}")
+        return c
+    return do
+
+
+@pytest.fixture(scope="session")
+def as_demo(signin, demo):
+    """as_demo(username, base=None, source=None) -> a Client signed in as
+    that demo user."""
+    def do(username, base=None, source=None):
+        return signin(username, demo[username][1], base=base, source=source)
+    return do
+
+
+@pytest.fixture
+def admin(as_demo):
+    """admin.north (trust_admin at north), signed in for this test."""
+    return as_demo("admin.north")
+
+
+@pytest.fixture
+def admin_south(as_demo):
+    return as_demo("admin.south")
+
+
+@pytest.fixture(scope="session")
+def sites(as_demo):
+    """{"north": site, "south": site} as GET /api/v1/sites shows them to each
+    site's trust_admin (with districts and teams)."""
+    out = {}
+    for code in ("north", "south"):
+        c = as_demo("admin." + code)
+        r = c.get("/api/v1/sites")
+        assert r.status_code == 200, describe(r)
+        for s in json_of(r)["sites"]:
+            out[s["code"]] = s
+        c.delete("/api/v1/session")
+    assert {"north", "south"} <= set(out), f"sites seen by the admins: {out!r}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def make_staff(as_demo, sites):
+    """make_staff(tag, site="north", role="practitioner", team=False,
+    **fields) -> dict(id, username, password, staff, role, site): a new staff
+    member created by that site's trust_admin, with one role granted at the
+    site (at its first team when team=True; role=None grants none)."""
+    def make(tag="user", site="north", role="practitioner", team=False,
+             **fields):
+        adm = as_demo("admin." + site)
+        body = staff_payload(unique_username(tag), sites[site]["id"], **fields)
+        r = adm.post("/api/v1/staff", json=body)
+        assert r.status_code == 201, describe(r)
+        staff = json_of(r)["staff"]
+        granted = None
+        if role:
+            grant = {"role": role, "site_id": sites[site]["id"]}
+            if team:
+                d, t = first_team(sites[site])
+                grant.update(district_id=d["id"], team_id=t["id"])
+            r = adm.post(f"/api/v1/staff/{staff['id']}/roles", json=grant)
+            assert r.status_code == 201, describe(r)
+            granted = json_of(r)["role"]
+        adm.delete("/api/v1/session")
+        return {"id": staff["id"], "username": body["username"],
+                "password": body["password"], "staff": staff,
+                "role": granted, "site": site}
+    return make
+
+
+@pytest.fixture
+def db(env):
+    """A superuser connection (autocommit) for this test."""
+    d = Db(env.pg_super_dsn)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def audit(db):
+    return Audit(db)
+
+
+@pytest.fixture(scope="session")
+def ctl(env):
+    """ctl(*args) runs $CPA_CTL with args and returns its stdout; fails the
+    test on a non-zero exit."""
+    def run(*args):
+        cmd = shlex.split(env.ctl) + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            pytest.fail(f"{' '.join(cmd)} exited {p.returncode}: "
+                        f"{p.stdout[-500:]} {p.stderr[-500:]}")
+        return p.stdout
+    return run
