@@ -3,7 +3,9 @@
  * node list and rendered against a jansson model, escaping every value unless
  * the template says {{&name}}.  The process holds one template set, loaded
  * from directories at start-up (and again on SIGHUP); partials are looked up
- * in that set when a page is rendered.
+ * in that set when a page is rendered.  Templates live for the process (or
+ * until the next load) in malloc'd memory; rendering allocates only in the
+ * output buffer's arena.
  *
  * Dialect: {{name}} {{a.b}} {{.}} {{#name}}..{{/name}} {{^name}}..{{/name}}
  * {{> partial}} {{! comment}} {{&name}}.  A numeric segment indexes an
@@ -11,6 +13,10 @@
  * not empty.  A section, inverted section, comment or partial tag alone on
  * its line takes the whole line with it, so templates can be indented
  * freely.  No delimiter changes, no lambdas, no triple mustaches.
+ *
+ * As in Mustache, a name an item lacks is looked up in the outer contexts:
+ * models should give list items every key their section uses (null when
+ * empty), or an item inherits its parent's value.
  */
 #include <sys/stat.h>
 
@@ -123,16 +129,15 @@ cpa_html_escape(struct cpa_buf *out, const char *s, size_t n)
 
 /* ------------------------------------------------------------- compiling */
 
+/* The line number at pos, counting on from an earlier (*lpos, *line) so a
+ * whole compile scans the source once. */
 static unsigned
-line_of(const char *src, size_t pos)
+line_at(const char *src, size_t pos, size_t *lpos, unsigned *line)
 {
-	unsigned line = 1;
-	size_t i;
-
-	for (i = 0; i < pos; i++)
-		if (src[i] == '\n')
-			line++;
-	return line;
+	for (; *lpos < pos; (*lpos)++)
+		if (src[*lpos] == '\n')
+			(*line)++;
+	return *line;
 }
 
 /* Names are "." or dot-separated segments of [A-Za-z0-9_-]. */
@@ -236,28 +241,57 @@ errorf(char *err, size_t errlen, const char *name, unsigned line,
 }
 
 /* Which tag a sigil starts; a name with no sigil is an escaped variable. */
+#define T_COMMENT	(-1)
+#define T_CLOSE		(-2)
 static const struct {
 	char sigil;
-	int type;	/* enum ntype, or -1 for a comment, -2 for a close */
+	int type;	/* enum ntype, T_COMMENT or T_CLOSE */
 } sigils[] = {
 	{ '#', N_SECTION },
 	{ '^', N_INVERTED },
 	{ '>', N_PARTIAL },
 	{ '&', N_RAW },
-	{ '!', -1 },
-	{ '/', -2 },
+	{ '!', T_COMMENT },
+	{ '/', T_CLOSE },
 };
 
+/* Split the tag src[tstart, tend) ("{{" .. "}}") into its type and its name
+ * with surrounding blanks removed. */
+static int
+tag_parse(const char *src, size_t tstart, size_t tend, const char **name,
+    size_t *namelen)
+{
+	size_t i, in = tstart + 2, end = tend - 2;
+	int type = N_VAR;
+
+	for (i = 0; i < sizeof(sigils) / sizeof(sigils[0]); i++)
+		if (in < end && src[in] == sigils[i].sigil) {
+			type = sigils[i].type;
+			in++;
+			break;
+		}
+	while (in < end && (src[in] == ' ' || src[in] == '\t'))
+		in++;
+	while (end > in && (src[end - 1] == ' ' || src[end - 1] == '\t'))
+		end--;
+	*name = src + in;
+	*namelen = end - in;
+	return type;
+}
+
+/* Returns a template the caller owns (free with cpa_tmpl_free, or hand it to
+ * cpa_templates_add), or NULL with "template "NAME", line N: why" in err. */
 struct cpa_tmpl *
 cpa_tmpl_compile(const char *name, const char *src, size_t len, char *err,
     size_t errlen)
 {
 	struct cpa_tmpl *t;
-	size_t open[TMPL_MAX_NEST];
-	size_t nopen = 0, pos = 0, tstart, tend, inner, innerlen, ls, re, i;
-	const char *p, *close, *tag;
-	int type;
 	struct node *nd;
+	size_t open[TMPL_MAX_NEST];
+	size_t nopen = 0, pos = 0, lpos = 0, tstart, tend, taglen, ls, re;
+	unsigned line = 1, tline;
+	const char *p, *tag;
+	int type;
 
 	t = xrealloc(NULL, sizeof(*t));
 	memset(t, 0, sizeof(*t));
@@ -266,39 +300,21 @@ cpa_tmpl_compile(const char *name, const char *src, size_t len, char *err,
 	src = t->src;
 
 	while (pos < len) {
-		p = memmem(src + pos, len - pos, "{{", 2);
-		if (p == NULL) {
+		if ((p = memmem(src + pos, len - pos, "{{", 2)) == NULL) {
 			text_add(t, src + pos, len - pos);
 			break;
 		}
 		tstart = (size_t)(p - src);
-		close = memmem(p + 2, len - tstart - 2, "}}", 2);
-		if (close == NULL) {
-			errorf(err, errlen, name, line_of(src, tstart),
-			    "unterminated tag");
+		tline = line_at(src, tstart, &lpos, &line);
+		if ((p = memmem(p + 2, len - tstart - 2, "}}", 2)) == NULL) {
+			errorf(err, errlen, name, tline, "unterminated tag");
 			goto fail;
 		}
-		tend = (size_t)(close - src) + 2;
-		inner = tstart + 2;
-		type = N_VAR;
-		for (i = 0; i < sizeof(sigils) / sizeof(sigils[0]); i++)
-			if (inner < tend - 2 && src[inner] == sigils[i].sigil) {
-				type = sigils[i].type;
-				inner++;
-				break;
-			}
-		while (inner < tend - 2 && (src[inner] == ' ' || src[inner] == '\t'))
-			inner++;
-		innerlen = tend - 2 - inner;
-		while (innerlen > 0 && (src[inner + innerlen - 1] == ' ' ||
-		    src[inner + innerlen - 1] == '\t'))
-			innerlen--;
-		tag = src + inner;
-
-		if (type != -1 && !name_valid(tag, innerlen)) {
-			errorf(err, errlen, name, line_of(src, tstart),
-			    "bad tag \"%.*s\"", TAG_SHOW(tend - tstart),
-			    src + tstart);
+		tend = (size_t)(p - src) + 2;
+		type = tag_parse(src, tstart, tend, &tag, &taglen);
+		if (type != T_COMMENT && !name_valid(tag, taglen)) {
+			errorf(err, errlen, name, tline, "bad tag \"%.*s\"",
+			    TAG_SHOW(tend - tstart), src + tstart);
 			goto fail;
 		}
 		if (type != N_VAR && type != N_RAW &&
@@ -310,32 +326,31 @@ cpa_tmpl_compile(const char *name, const char *src, size_t len, char *err,
 			pos = tend;
 		}
 
-		if (type == -1)
+		if (type == T_COMMENT)
 			continue;
-		if (type == -2) {
+		if (type == T_CLOSE) {
 			if (nopen == 0) {
-				errorf(err, errlen, name, line_of(src, tstart),
+				errorf(err, errlen, name, tline,
 				    "\"%.*s\" closes no section",
-				    TAG_SHOW(innerlen), tag);
+				    TAG_SHOW(taglen), tag);
 				goto fail;
 			}
-			nd = &t->nodes[open[nopen - 1]];
-			if (strlen(nd->name) != innerlen ||
-			    memcmp(nd->name, tag, innerlen) != 0) {
-				errorf(err, errlen, name, line_of(src, tstart),
+			nd = &t->nodes[open[--nopen]];
+			if (strlen(nd->name) != taglen ||
+			    memcmp(nd->name, tag, taglen) != 0) {
+				errorf(err, errlen, name, tline,
 				    "\"%.*s\" closes section \"%s\" (line %u)",
-				    TAG_SHOW(innerlen), tag, nd->name, nd->line);
+				    TAG_SHOW(taglen), tag, nd->name, nd->line);
 				goto fail;
 			}
 			nd->end = t->nnodes;
-			nopen--;
 			continue;
 		}
-		nd = node_add(t, (enum ntype)type, line_of(src, tstart));
-		nd->name = xstrndup(tag, innerlen);
+		nd = node_add(t, (enum ntype)type, tline);
+		nd->name = xstrndup(tag, taglen);
 		if (type == N_SECTION || type == N_INVERTED) {
 			if (nopen == TMPL_MAX_NEST) {
-				errorf(err, errlen, name, nd->line,
+				errorf(err, errlen, name, tline,
 				    "sections nested deeper than %d",
 				    TMPL_MAX_NEST);
 				goto fail;
@@ -410,6 +425,8 @@ set_free(struct cpa_tmpl **set, size_t n)
 	free(set);
 }
 
+/* The set takes t over; a template of the same name is freed.  Pointers to
+ * templates are never handed out, so replacing one cannot dangle. */
 void
 cpa_templates_add(struct cpa_tmpl *t)
 {

@@ -304,7 +304,7 @@ cpa_response_compose(struct cpa_ctx *ctx, struct cpa_buf *out)
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Frame-Options: DENY\r\n"
-	    "Referrer-Policy: no-referrer\r\n"
+	    "Referrer-Policy: same-origin\r\n"
 	    "Cross-Origin-Opener-Policy: same-origin\r\n"
 	    "Permissions-Policy: camera=(), microphone=(), geolocation=()\r\n");
 	cpa_buf_printf(out, "Content-Security-Policy: %s\r\n", csp);
