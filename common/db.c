@@ -259,32 +259,70 @@ run_pipeline(struct cpa_ctx *ctx, struct pipeline *p, PGresult **last)
 	return rc;
 }
 
+/* One round trip: BEGIN and the context if the transaction is not open
+ * yet, then either st or (st == NULL) the queued writes and COMMIT.  On
+ * CPA_EUNAVAIL the connection has been dropped. */
+static int
+round_trip(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *params,
+    PGresult **res)
+{
+	struct pipeline p;
+	struct queued *q;
+
+	memset(&p, 0, sizeof(p));
+	*res = NULL;
+	if (connection() == NULL)
+		return CPA_EUNAVAIL;
+	if (PQenterPipelineMode(conn) != 1)
+		goto unavailable;
+	if (ctx->txn == 1 && !send_begin(ctx, &p))
+		goto unavailable;
+	if (st != NULL) {
+		if (!send_stmt(&p, st, params))
+			goto unavailable;
+	} else {
+		for (q = ctx->db_queue; q != NULL; q = q->next)
+			if (!send_stmt(&p, q->st, q->params))
+				goto unavailable;
+		if (!PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+			goto unavailable;
+		p.what[p.n++] = SENT_COMMIT;
+	}
+	return run_pipeline(ctx, &p, res);
+unavailable:
+	cpa_log(CPA_LOG_WARN, "db_unavailable", "%s", PQerrorMessage(conn));
+	cpa_db_disconnect();
+	return CPA_EUNAVAIL;
+}
+
+/* round_trip, retried once on a new connection when the old one turned out
+ * to be dead (a database restart is only noticed on use) and the failed
+ * attempt opened the transaction, so nothing of it reached the server. */
+static int
+round_trip_retry(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *params,
+    PGresult **res)
+{
+	int fresh = conn == NULL || PQstatus(conn) != CONNECTION_OK;
+	int rc = round_trip(ctx, st, params, res);
+
+	if (rc == CPA_EUNAVAIL && ctx->txn == 1 && !fresh)
+		rc = round_trip(ctx, st, params, res);
+	return rc;
+}
+
 PGresult *
 cpa_db_exec(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *params)
 {
-	struct pipeline p;
-	PGresult *res = NULL;
+	PGresult *res;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
 	if (ctx->txn == 3) {
 		ctx->db_rc = ctx->db_rc != CPA_OK ? ctx->db_rc : CPA_ERR;
 		return NULL;
 	}
 	if (ctx->txn == 0)
 		ctx->txn = 1;
-	if (connection() == NULL) {
-		ctx->db_rc = CPA_EUNAVAIL;
-		ctx->txn = 3;
-		return NULL;
-	}
-	if (PQenterPipelineMode(conn) != 1)
-		goto unavailable;
-	if (ctx->txn == 1 && !send_begin(ctx, &p))
-		goto unavailable;
-	if (!send_stmt(&p, st, params))
-		goto unavailable;
-	rc = run_pipeline(ctx, &p, &res);
+	rc = round_trip_retry(ctx, st, params, &res);
 	if (rc != CPA_OK) {
 		/* The transaction is aborted; cpa_db_rollback() ends it. */
 		ctx->db_rc = rc;
@@ -294,12 +332,6 @@ cpa_db_exec(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *p
 	ctx->txn = 2;
 	ctx->db_rc = CPA_OK;
 	return res;
-unavailable:
-	cpa_log(CPA_LOG_WARN, "db_unavailable", "%s", PQerrorMessage(conn));
-	cpa_db_disconnect();
-	ctx->db_rc = CPA_EUNAVAIL;
-	ctx->txn = 3;
-	return NULL;
 }
 
 void
@@ -322,33 +354,16 @@ cpa_db_queue(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *
 int
 cpa_db_commit(struct cpa_ctx *ctx)
 {
-	struct pipeline p;
-	struct queued *q;
 	PGresult *last;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
 	if (ctx->txn == 3)
 		return ctx->db_rc != CPA_OK ? ctx->db_rc : CPA_ERR;
 	if (ctx->txn == 0 || (ctx->txn == 1 && ctx->db_queue == NULL)) {
 		ctx->txn = 0;
 		return CPA_OK;
 	}
-	if (connection() == NULL) {
-		ctx->txn = 3;
-		return ctx->db_rc = CPA_EUNAVAIL;
-	}
-	if (PQenterPipelineMode(conn) != 1)
-		goto unavailable;
-	if (ctx->txn == 1 && !send_begin(ctx, &p))
-		goto unavailable;
-	for (q = ctx->db_queue; q != NULL; q = q->next)
-		if (!send_stmt(&p, q->st, q->params))
-			goto unavailable;
-	if (!PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
-		goto unavailable;
-	p.what[p.n++] = SENT_COMMIT;
-	rc = run_pipeline(ctx, &p, &last);
+	rc = round_trip_retry(ctx, NULL, NULL, &last);
 	ctx->db_queue = NULL;
 	if (rc != CPA_OK) {
 		ctx->txn = 3;
@@ -356,11 +371,6 @@ cpa_db_commit(struct cpa_ctx *ctx)
 	}
 	ctx->txn = 0;
 	return CPA_OK;
-unavailable:
-	cpa_log(CPA_LOG_WARN, "db_unavailable", "%s", PQerrorMessage(conn));
-	cpa_db_disconnect();
-	ctx->txn = 3;
-	return ctx->db_rc = CPA_EUNAVAIL;
 }
 
 void

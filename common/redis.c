@@ -72,34 +72,53 @@ cpa_redis(cpa_arena *a, int argc, const char **argv, const size_t *lens)
 	return reply;
 }
 
+/* Send the commands and read every reply on the current connection. */
+static int
+pipeline_once(redisContext *c, cpa_arena *a, int ncmd, const int *argcs,
+    const char *const *const *argvs, const size_t *const *lens,
+    struct redisReply **replies)
+{
+	int i;
+
+	for (i = 0; i < ncmd; i++)
+		if (redisAppendCommandArgv(c, argcs[i], (const char **)(uintptr_t)argvs[i],
+		    lens[i]) != REDIS_OK)
+			return CPA_EUNAVAIL;
+	for (i = 0; i < ncmd; i++) {
+		void *r = NULL;
+
+		if (redisGetReply(c, &r) != REDIS_OK || r == NULL)
+			return CPA_EUNAVAIL;
+		cpa_arena_defer(a, free_reply, r);
+		replies[i] = r;
+	}
+	return CPA_OK;
+}
+
 int
 cpa_redis_pipeline(cpa_arena *a, int ncmd, const int *argcs,
     const char *const *const *argvs, const size_t *const *lens,
     struct redisReply **replies)
 {
-	redisContext *c = connection();
-	int i;
+	redisContext *c;
+	int i, attempt, fresh;
 
-	for (i = 0; i < ncmd; i++)
-		replies[i] = NULL;
-	if (c == NULL)
-		return CPA_EUNAVAIL;
-	for (i = 0; i < ncmd; i++)
-		if (redisAppendCommandArgv(c, argcs[i], (const char **)(uintptr_t)argvs[i],
-		    lens[i]) != REDIS_OK)
-			goto fail;
-	for (i = 0; i < ncmd; i++) {
-		void *r = NULL;
-
-		if (redisGetReply(c, &r) != REDIS_OK || r == NULL)
-			goto fail;
-		cpa_arena_defer(a, free_reply, r);
-		replies[i] = r;
+	/* A connection Redis closed (a restart) is only found out on use: then
+	 * one retry on a new connection.  A new connection that fails means
+	 * Redis is down. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		for (i = 0; i < ncmd; i++)
+			replies[i] = NULL;
+		fresh = conn == NULL;
+		if ((c = connection()) == NULL)
+			return CPA_EUNAVAIL;
+		if (pipeline_once(c, a, ncmd, argcs, argvs, lens, replies) == CPA_OK)
+			return CPA_OK;
+		cpa_log(CPA_LOG_WARN, "redis_unavailable", "command failed: %s", c->errstr);
+		cpa_redis_disconnect();
+		if (fresh)
+			break;
 	}
-	return CPA_OK;
-fail:
-	cpa_log(CPA_LOG_WARN, "redis_unavailable", "command failed: %s", c->errstr);
-	cpa_redis_disconnect();
 	for (i = 0; i < ncmd; i++)
 		replies[i] = NULL;
 	return CPA_EUNAVAIL;
