@@ -20,20 +20,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
+#include "unit.h"
 
 static int
 all_zero(const unsigned char *p, size_t n)
@@ -352,10 +339,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_zeroed_aligned),
-		cmocka_unit_test_setup_teardown(test_many_allocations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_allocations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_buf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_allocations, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_large_allocations, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_strings, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_buf, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test(test_defer_order),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_alloc_overflow_aborts),

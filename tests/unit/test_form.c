@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
+#include "unit.h"
 
 #define NITEMS(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -34,20 +35,6 @@ static const struct cpa_field all_fields[] = {
 	{ "password", "Password", CPA_FT_PASSWORD, 0, 12, 128, NULL },
 	{ "email", "Email address", CPA_FT_EMAIL, 0, 0, 0, NULL },
 };
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
 
 static struct cpa_request
 req(const char *method, const char *ctype, const char *body, size_t len,
@@ -795,7 +782,7 @@ test_strings_in_arena(void **state)
 int
 main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, unit_arena_setup, unit_arena_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_url_decode),
 		T(test_form_lookup),

@@ -12,20 +12,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
+#include "unit.h"
 
 /* Parse a literal; returns the value (kept in the arena) or NULL with err. */
 static json_t *
@@ -281,13 +268,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_parse_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_depth, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_escapes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_order_and_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_appends, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parse_ok, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_parse_refused, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_parse_depth, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_write_escapes, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_write_order_and_types, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_write_appends, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test(test_keep_releases),
 	};
 

@@ -14,20 +14,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
+#include "unit.h"
 
 /* Parse envp with the development cookie name and no body. */
 static int
@@ -462,19 +449,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_basic_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_content_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_document_uri_preferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_uri_decoded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_suffix, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wants_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_session_cookie, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_headers_copied, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_header_control_chars, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_method, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_basic_fields, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_content_type, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_document_uri_preferred, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_request_uri_decoded, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_json_suffix, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_wants_json, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_session_cookie, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_headers_copied, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_header_control_chars, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_method, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_path, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_sizes, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test(test_request_env),
 		cmocka_unit_test(test_param),
 	};

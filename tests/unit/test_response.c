@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
+#include "unit.h"
 
 #define REQUEST_ID "inc-7f3a9"
 #define CSRF "csrfcsrfcsrfcsrfcsrfcsrfcsrfcsrfcsrfcsrfcsr"
@@ -29,20 +30,6 @@ struct composed {
 	const char *body;
 	size_t bodylen;
 };
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
 
 static int
 load_templates(void **state)
@@ -664,22 +651,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_compose_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compose_statuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compose_no_body, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compose_https, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_header_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_error_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_error_rc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_created, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_invalid_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_html, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_missing_template, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_invalid_html, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_error_html, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compose_ok, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_compose_statuses, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_compose_no_body, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_compose_https, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_header_refused, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_redirect, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_error_json, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_error_rc, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_render_json, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_render_created, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_render_invalid_json, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_render_html, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_render_missing_template, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_render_invalid_html, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_error_html, unit_arena_setup, unit_arena_teardown),
 	};
 
 	cpa_log_init("test_response", CPA_LOG_ERROR);

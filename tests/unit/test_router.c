@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
+#include "unit.h"
 
 /* The handlers are never called: the router only returns the route. */
 static int
@@ -42,20 +43,6 @@ static const struct cpa_route routes[] = {
 	    CPA_ROLE_TRUST_ADMIN, 0 },						/* 14 */
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
 
 struct match {
 	const struct cpa_route *route;
@@ -266,11 +253,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_literal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_literal, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_params, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_not_found, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_method_not_allowed, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_head, unit_arena_setup, unit_arena_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cpa.h"
+#include "unit.h"
 
 #define CSRF "abcdefghijklmnopqrstuvwxyzABCDEFGHIJK-_0123"	/* 43 characters */
 
@@ -35,20 +36,6 @@ static const char user_text[] =
     "\"team_id\":null,\"team_name\":null}],"
     "\"sites\":[{\"id\":1,\"code\":\"north\",\"name\":\"North site\"},"
     "{\"id\":2,\"code\":\"south\",\"name\":\"South site\"}]}";
-
-static int
-setup(void **state)
-{
-	*state = cpa_arena_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	cpa_arena_free(*state);
-	return 0;
-}
 
 /* Parse JSON text into a value kept by the arena. */
 static json_t *
@@ -312,13 +299,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_from_user, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_from_user_single_site, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_role_grants_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_from_user_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decode_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_has_role, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_from_user, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_from_user_single_site, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_role_grants_nothing, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_from_user_refused, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_decode_refused, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_has_role, unit_arena_setup, unit_arena_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
