@@ -486,7 +486,7 @@ void cpa_error_rc(struct cpa_ctx *ctx, int rc);
 void cpa_render(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model);
 /* A created resource: JSON 201 with Location and model; HTML 303 to location. */
 void cpa_render_created(struct cpa_ctx *ctx, const char *location, json_t *model);
-/* Validation failure: JSON 422 {"error","fields":{name: message}}; HTML 422
+/* Validation failure: JSON 422 {"error","errors":{name: message}}; HTML 422
  * re-rendering tmpl with "errors" (for the error summary) and per-field
  * "error_<name>" added to model (stolen). */
 void cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,

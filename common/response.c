@@ -277,7 +277,7 @@ cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,
 		json_decref(model);
 		write_json(ctx, 422, json_pack("{s:s,s:o}",
 		    "error", in->nerrors > 0 ? in->errors[0].message : message_of(422),
-		    "fields", cpa_input_errors_json(in)));
+		    "errors", cpa_input_errors_json(in)));
 		return;
 	}
 	errors = json_array();

@@ -105,8 +105,8 @@ def test_missing_fields_give_422_per_field(client, fresh_addr):
         assert r.status_code == 422, f"{payload}: {describe(r)}"
         body = json_of(r)
         assert isinstance(body.get("error"), str) and body["error"]
-        assert set(body["fields"]) == fields, body
-        for msg in body["fields"].values():
+        assert set(body["errors"]) == fields, body
+        for msg in body["errors"].values():
             assert isinstance(msg, str) and msg
         assert session_cookie_set(r) is None
 

@@ -116,14 +116,14 @@ def test_password_change_validation(env, make_staff, signin, fresh_addr):
               json={"current_password": new_password(),
                     "new_password": new_password()})
     assert r.status_code == 422, describe(r)
-    assert "current_password" in json_of(r)["fields"]
+    assert "current_password" in json_of(r)["errors"]
 
     for weak in ("short-pw", "x" * 129):
         r = a.put("/api/v1/me/password",
                   json={"current_password": who["password"],
                         "new_password": weak})
         assert r.status_code == 422, describe(r)
-        assert "new_password" in json_of(r)["fields"]
+        assert "new_password" in json_of(r)["errors"]
 
     assert alive(env, a.cookie), "a refused change keeps the session"
     signin(who["username"], who["password"])

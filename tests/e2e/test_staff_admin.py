@@ -53,7 +53,7 @@ def test_duplicate_username_409(admin, sites, db):
     again = dict(body, email="other." + body["email"])
     r = admin.post("/api/v1/staff", json=again)
     assert r.status_code == 409, describe(r)
-    assert "username" in json_of(r)["fields"]
+    assert "username" in json_of(r)["errors"]
     assert db.staff_count(body["username"]) == 1
 
 
@@ -76,8 +76,8 @@ def test_validation_422_per_field(field, over, admin, sites, db):
     assert r.status_code == 422, describe(r)
     got = json_of(r)
     assert isinstance(got["error"], str) and got["error"]
-    assert list(got["fields"]) == [field], got
-    assert isinstance(got["fields"][field], str) and got["fields"][field]
+    assert list(got["errors"]) == [field], got
+    assert isinstance(got["errors"][field], str) and got["errors"][field]
     if isinstance(body.get("username"), str):
         assert db.staff_count(body["username"]) == 0
 
@@ -87,7 +87,7 @@ def test_every_invalid_field_is_reported_at_once(admin, sites):
     del body["display_name"]
     r = admin.post("/api/v1/staff", json=body)
     assert r.status_code == 422, describe(r)
-    assert {"username", "password", "display_name"} <= set(json_of(r)["fields"])
+    assert {"username", "password", "display_name"} <= set(json_of(r)["errors"])
 
 
 def test_grant_role_with_district_and_team(admin, make_staff, sites, signin,
@@ -135,11 +135,11 @@ def test_mismatched_district_or_team_422(admin, make_staff, sites, db):
     ):
         r = admin.post(f"/api/v1/staff/{who['id']}/roles", json=grant)
         assert r.status_code == 422, f"{grant}: {describe(r)}"
-        assert json_of(r)["fields"], r.text
+        assert json_of(r)["errors"], r.text
     r = admin.post(f"/api/v1/staff/{who['id']}/roles",
                    json={"role": "overlord", "site_id": north})
     assert r.status_code == 422, describe(r)
-    assert "role" in json_of(r)["fields"]
+    assert "role" in json_of(r)["errors"]
     assert json_of(admin.get(f"/api/v1/staff/{who['id']}"))["staff"]["roles"] == []
 
 

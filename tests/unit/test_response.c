@@ -547,7 +547,7 @@ test_render_invalid_json(void **state)
 	v = body_json(c);
 	assert_non_null(jstr(v, "error"));
 	assert_null(json_object_get(v, "title"));
-	fields = json_object_get(v, "fields");
+	fields = json_object_get(v, "errors");
 	assert_true(json_is_object(fields));
 	assert_int_equal(json_object_size(fields), 2);
 	assert_string_equal(jstr(fields, "current_password"),
