@@ -64,3 +64,14 @@ cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
 	cpa_db_queue(ctx, &insert_audit, params);
 	return CPA_OK;
 }
+
+void
+cpa_not_found(struct cpa_ctx *ctx, const char *entity, const char *id)
+{
+	cpa_audit(ctx, "access_denied", entity, id, 0, 0, "not found or another site");
+	if (cpa_db_commit(ctx) != CPA_OK) {
+		cpa_error_rc(ctx, ctx->db_rc);
+		return;
+	}
+	cpa_error(ctx, 404, NULL);
+}

@@ -142,6 +142,7 @@ struct cpa_request {
 	const char *csrf_header;	/* X-CSRF-Token or NULL */
 	const char *session_cookie;	/* value of the session cookie or NULL */
 	const char *request_id;		/* X-Request-Id from nginx or generated */
+	const char *idempotency_key;	/* Idempotency-Key header or NULL */
 	int https;
 	int wants_json;			/* /api/..., *.json, or Accept prefers JSON */
 	struct cpa_kv *params;		/* route parameters, filled by the router */
@@ -163,6 +164,8 @@ int cpa_request_parse(cpa_arena *a, char *const *envp, const char *body,
 const char *cpa_request_env(char *const *envp, const char *name);
 /* Route parameter by name, or NULL. */
 const char *cpa_param(const struct cpa_request *r, const char *name);
+/* Route parameter as a positive id, or 0 when absent or not one. */
+long long cpa_param_id(const struct cpa_request *r, const char *name);
 /* Percent-decode (and '+' -> space when form != 0) into the arena; returns
  * NULL when the escape is malformed or decodes to a NUL byte. */
 char *cpa_url_decode(cpa_arena *a, const char *s, size_t n, int form, size_t *outlen);
@@ -205,6 +208,7 @@ enum cpa_ftype {
 };
 
 #define CPA_FF_REQUIRED 0x1
+#define CPA_NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
 
 /* One declared input field (kcgi's kvalid table).  min/max are lengths in
  * characters for text types and the value range for INT. */
@@ -245,6 +249,9 @@ struct cpa_input {
  * type other than form or JSON. */
 int cpa_input_parse(cpa_arena *a, const struct cpa_request *r,
     const struct cpa_field *fields, size_t nfields, struct cpa_input *in);
+/* A field's normalised string, or NULL when it was not given: the form a
+ * nullable SQL parameter wants. */
+const char *cpa_value_or_null(const struct cpa_value *v);
 /* Raw value of one urlencoded field, or NULL. */
 const char *cpa_form_lookup(cpa_arena *a, const char *body, size_t len, const char *name);
 /* The input errors as a JSON object {field: message}; new reference. */
@@ -296,6 +303,10 @@ enum cpa_role {
 	CPA_ROLE_AUDITOR = 1u << 5
 };
 #define CPA_ROLE_ANY 0u		/* any signed-in user */
+/* Staff who work with service users' records. */
+#define CPA_ROLES_CLINICAL (CPA_ROLE_COORDINATOR | CPA_ROLE_PRACTITIONER | \
+	CPA_ROLE_TEAM_MANAGER | CPA_ROLE_DISTRICT_MANAGER)
+#define CPA_ROLES_MANAGER (CPA_ROLE_TEAM_MANAGER | CPA_ROLE_DISTRICT_MANAGER)
 const char *cpa_role_name(unsigned role);	/* "coordinator", ... */
 unsigned cpa_role_parse(const char *name);	/* 0 when unknown */
 extern const char *const cpa_role_names[];	/* NULL-terminated, for CPA_FT_ENUM */
@@ -432,6 +443,10 @@ json_t *cpa_db_json(cpa_arena *a, const PGresult *r, int row, const char *col);
 int cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
     const char *entity_id, long long service_user_id, long long site_id,
     const char *detail);
+/* Answer 404 for a record that does not exist or that row-level security
+ * hides (another site: the caller cannot tell which), auditing the attempt
+ * as access_denied with the entity and id asked for. */
+void cpa_not_found(struct cpa_ctx *ctx, const char *entity, const char *id);
 /* Escape control characters as \xHH (exposed for unit tests). */
 char *cpa_audit_sanitise(cpa_arena *a, const char *s);
 
@@ -491,6 +506,11 @@ void cpa_render_created(struct cpa_ctx *ctx, const char *location, json_t *model
  * "error_<name>" added to model (stolen). */
 void cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,
     const struct cpa_input *in);
+/* A validation failure found after parsing (by the database: a taken name,
+ * a team of another site): like cpa_render_invalid with one field error,
+ * answered with status (409, 422). */
+void cpa_render_field_error(struct cpa_ctx *ctx, int status, const char *tmpl,
+    json_t *model, const char *field, const char *message);
 /* Compose the FastCGI response (status line, security headers, headers,
  * body) into out.  Exposed for unit tests. */
 void cpa_response_compose(struct cpa_ctx *ctx, struct cpa_buf *out);

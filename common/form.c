@@ -597,3 +597,9 @@ cpa_input_errors_json(const struct cpa_input *in)
 		    json_string(in->errors[i].message));
 	return o;
 }
+
+const char *
+cpa_value_or_null(const struct cpa_value *v)
+{
+	return v->present ? v->str : NULL;
+}

@@ -110,6 +110,7 @@ cpa_request_parse(cpa_arena *a, char *const *envp, const char *body,
 		{ "HTTP_USER_AGENT", offsetof(struct cpa_request, user_agent) },
 		{ "HTTP_X_CSRF_TOKEN", offsetof(struct cpa_request, csrf_header) },
 		{ "HTTP_X_REQUEST_ID", offsetof(struct cpa_request, request_id) },
+		{ "HTTP_IDEMPOTENCY_KEY", offsetof(struct cpa_request, idempotency_key) },
 	};
 	const char *method, *uri, *path, *query, *ct, *cookie, *v;
 	char *const *e;
@@ -198,4 +199,14 @@ cpa_param(const struct cpa_request *r, const char *name)
 		if (strcmp(r->params[i].name, name) == 0)
 			return r->params[i].value;
 	return NULL;
+}
+
+long long
+cpa_param_id(const struct cpa_request *r, const char *name)
+{
+	long long id;
+
+	if (cpa_parse_ll(cpa_param(r, name), 1, INT64_MAX, &id) != CPA_OK)
+		return 0;
+	return id;
 }

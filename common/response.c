@@ -20,7 +20,8 @@ static const struct {
 	{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
 	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
 	{ 431, "Request Header Fields Too Large" },
-	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+	{ 503, "Service Unavailable" },
 };
 
 /* Plain-English messages for statuses a handler did not word itself. */
@@ -289,6 +290,22 @@ cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,
 	}
 	json_object_set_new(model, "errors", errors);
 	cpa_render(ctx, 422, tmpl, model);
+}
+
+void
+cpa_render_field_error(struct cpa_ctx *ctx, int status, const char *tmpl,
+    json_t *model, const char *field, const char *message)
+{
+	struct cpa_field_error e;
+	struct cpa_input in;
+
+	memset(&in, 0, sizeof(in));
+	e.field = field;
+	e.message = message;
+	in.errors = &e;
+	in.nerrors = 1;
+	cpa_render_invalid(ctx, tmpl, model, &in);
+	ctx->resp.status = status;
 }
 
 void

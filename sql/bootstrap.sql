@@ -78,6 +78,10 @@ $$;
 
 -- Objects are created by cpa_owner alone; the application may look up names
 -- in the schema but never create anything there.
+-- Trigram matching for "similar name" look-ups (duplicate people at
+-- intake, search).  A contrib extension shipped with PostgreSQL.
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+
 ALTER SCHEMA public OWNER TO cpa_owner;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO cpa_app;

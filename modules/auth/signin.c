@@ -40,8 +40,6 @@ static const struct cpa_field password_fields[] = {
 	    CPA_PASSWORD_MIN, CPA_PASSWORD_MAX, NULL },
 };
 
-#define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
-
 /* {"user": ..., "csrf_token": ...} for the current session. */
 static json_t *
 session_model(const struct cpa_ctx *ctx)
@@ -107,7 +105,7 @@ signin_submit(struct cpa_ctx *ctx)
 	int rc, wait, ok;
 	char retry[16];
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, signin_fields, NFIELDS(signin_fields), &in);
+	rc = cpa_input_parse(ctx->arena, &ctx->req, signin_fields, CPA_NFIELDS(signin_fields), &in);
 	if (rc != CPA_OK) {
 		cpa_error(ctx, rc, NULL);
 		return CPA_OK;
@@ -232,7 +230,7 @@ password_change(struct cpa_ctx *ctx)
 	int rc;
 
 	rc = cpa_input_parse(ctx->arena, &ctx->req, password_fields,
-	    NFIELDS(password_fields), &in);
+	    CPA_NFIELDS(password_fields), &in);
 	if (rc != CPA_OK) {
 		cpa_error(ctx, rc, NULL);
 		return CPA_OK;

@@ -9,8 +9,6 @@
 
 #include "auth.h"
 
-#define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
-
 static const struct cpa_stmt q_sites = {
 	"auth_sites",
 	"SELECT coalesce(json_agg(json_build_object("
@@ -132,17 +130,6 @@ static const struct cpa_field grant_fields[] = {
 
 /* ------------------------------------------------------------- helpers */
 
-/* The route's {name} parameter as a positive id, or 0. */
-static long long
-param_id(const struct cpa_ctx *ctx, const char *name)
-{
-	long long id;
-
-	if (cpa_parse_ll(cpa_param(&ctx->req, name), 1, INT64_MAX, &id) != CPA_OK)
-		return 0;
-	return id;
-}
-
 /* "1,2": the sites where the caller is a trust admin. */
 static const char *
 admin_site_ids(struct cpa_ctx *ctx)
@@ -162,43 +149,6 @@ static const char *
 id_text(struct cpa_ctx *ctx, long long id)
 {
 	return id > 0 ? cpa_sprintf(ctx->arena, "%lld", id) : NULL;
-}
-
-static const char *
-value_or_null(const struct cpa_value *v)
-{
-	return v->present ? v->str : NULL;
-}
-
-/* A field error the database found (conflict, mismatched site). */
-static void
-field_invalid(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model,
-    const struct cpa_field *fields, size_t nfields, const char *field, const char *message)
-{
-	struct cpa_field_error *e = cpa_alloc(ctx->arena, sizeof(*e));
-	struct cpa_input in;
-
-	memset(&in, 0, sizeof(in));
-	in.fields = fields;
-	in.nfields = nfields;
-	e->field = field;
-	e->message = message;
-	in.errors = e;
-	in.nerrors = 1;
-	cpa_render_invalid(ctx, tmpl, model, &in);
-	ctx->resp.status = status;
-}
-
-/* Record a look-up that found nothing the caller may see. */
-static void
-not_found(struct cpa_ctx *ctx, const char *entity, const char *id)
-{
-	cpa_audit(ctx, "access_denied", entity, id, 0, 0, "not found or another site");
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
-	cpa_error(ctx, 404, NULL);
 }
 
 json_t *
@@ -253,7 +203,7 @@ sites_list(struct cpa_ctx *ctx)
 int
 site_show(struct cpa_ctx *ctx)
 {
-	long long id = param_id(ctx, "id");
+	long long id = cpa_param_id(&ctx->req, "id");
 	json_t *sites;
 
 	if (id == 0) {
@@ -267,7 +217,7 @@ site_show(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	if (json_array_size(sites) == 0) {
-		not_found(ctx, "site", cpa_param(&ctx->req, "id"));
+		cpa_not_found(ctx, "site", cpa_param(&ctx->req, "id"));
 		return CPA_OK;
 	}
 	if (cpa_db_commit(ctx) != CPA_OK) {
@@ -344,7 +294,7 @@ staff_create(struct cpa_ctx *ctx)
 	PGresult *r;
 	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, staff_fields, NFIELDS(staff_fields), &in);
+	rc = cpa_input_parse(ctx->arena, &ctx->req, staff_fields, CPA_NFIELDS(staff_fields), &in);
 	if (rc != CPA_OK) {
 		cpa_error(ctx, rc, NULL);
 		return CPA_OK;
@@ -369,8 +319,8 @@ staff_create(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	params[0] = in.values[NS_USERNAME].str;
 	params[1] = in.values[NS_DISPLAY].str;
-	params[2] = value_or_null(&in.values[NS_PROF]);
-	params[3] = value_or_null(&in.values[NS_EMAIL]);
+	params[2] = cpa_value_or_null(&in.values[NS_PROF]);
+	params[3] = cpa_value_or_null(&in.values[NS_EMAIL]);
 	params[4] = hash;
 	params[5] = in.values[NS_SITE].str;
 	r = cpa_db_exec(ctx, &q_staff_insert, params);
@@ -378,8 +328,8 @@ staff_create(struct cpa_ctx *ctx)
 	if (r == NULL && ctx->db_rc == CPA_ECONFLICT) {
 		cpa_db_rollback(ctx);
 		cpa_db_begin(ctx);
-		field_invalid(ctx, 409, "staff_new", staff_new_model(ctx, &in), staff_fields,
-		    NFIELDS(staff_fields), "username", "That username is already taken");
+		cpa_render_field_error(ctx, 409, "staff_new", staff_new_model(ctx, &in),
+		    "username", "That username is already taken");
 		return CPA_OK;
 	}
 	if (r == NULL || (staff = cpa_db_json(ctx->arena, r, 0, "staff")) == NULL) {
@@ -434,7 +384,7 @@ staff_fetch(struct cpa_ctx *ctx, long long id)
 		return NULL;
 	}
 	if (PQntuples(r) == 0) {
-		not_found(ctx, "staff", params[0]);
+		cpa_not_found(ctx, "staff", params[0]);
 		return NULL;
 	}
 	return cpa_db_json(ctx->arena, r, 0, "staff");
@@ -446,7 +396,7 @@ staff_show(struct cpa_ctx *ctx)
 	json_t *staff;
 
 	cpa_db_begin(ctx);
-	staff = staff_fetch(ctx, param_id(ctx, "id"));
+	staff = staff_fetch(ctx, cpa_param_id(&ctx->req, "id"));
 	if (staff == NULL)
 		return CPA_OK;
 	if (ctx->req.wants_json) {
@@ -499,13 +449,13 @@ staff_changed(struct cpa_ctx *ctx, long long staff_id, int status, json_t *extra
 int
 staff_update(struct cpa_ctx *ctx)
 {
-	long long id = param_id(ctx, "id");
+	long long id = cpa_param_id(&ctx->req, "id");
 	const char *params[6];
 	struct cpa_input in;
 	PGresult *r;
 	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, update_fields, NFIELDS(update_fields), &in);
+	rc = cpa_input_parse(ctx->arena, &ctx->req, update_fields, CPA_NFIELDS(update_fields), &in);
 	if (rc != CPA_OK) {
 		cpa_error(ctx, rc, NULL);
 		return CPA_OK;
@@ -520,9 +470,9 @@ staff_update(struct cpa_ctx *ctx)
 	}
 	cpa_db_begin(ctx);
 	params[0] = id_text(ctx, id);
-	params[1] = value_or_null(&in.values[UP_DISPLAY]);
-	params[2] = value_or_null(&in.values[UP_PROF]);
-	params[3] = value_or_null(&in.values[UP_EMAIL]);
+	params[1] = cpa_value_or_null(&in.values[UP_DISPLAY]);
+	params[2] = cpa_value_or_null(&in.values[UP_PROF]);
+	params[3] = cpa_value_or_null(&in.values[UP_EMAIL]);
 	params[4] = in.values[UP_ACTIVE].present ?
 	    (in.values[UP_ACTIVE].num ? "true" : "false") : NULL;
 	params[5] = admin_site_ids(ctx);
@@ -532,7 +482,7 @@ staff_update(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	if (PQntuples(r) == 0) {
-		not_found(ctx, "staff", params[0]);
+		cpa_not_found(ctx, "staff", params[0]);
 		return CPA_OK;
 	}
 	cpa_audit(ctx, "staff_updated", "staff", params[0], 0,
@@ -545,14 +495,14 @@ staff_update(struct cpa_ctx *ctx)
 int
 staff_role_grant(struct cpa_ctx *ctx)
 {
-	long long id = param_id(ctx, "id");
+	long long id = cpa_param_id(&ctx->req, "id");
 	const char *params[6];
 	struct cpa_input in;
 	json_t *staff = NULL, *role;
 	PGresult *r;
 	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, grant_fields, NFIELDS(grant_fields), &in);
+	rc = cpa_input_parse(ctx->arena, &ctx->req, grant_fields, CPA_NFIELDS(grant_fields), &in);
 	if (rc != CPA_OK) {
 		cpa_error(ctx, rc, NULL);
 		return CPA_OK;
@@ -574,8 +524,8 @@ staff_role_grant(struct cpa_ctx *ctx)
 	params[0] = id_text(ctx, id);
 	params[1] = in.values[GR_ROLE].str;
 	params[2] = in.values[GR_SITE].str;
-	params[3] = value_or_null(&in.values[GR_DISTRICT]);
-	params[4] = value_or_null(&in.values[GR_TEAM]);
+	params[3] = cpa_value_or_null(&in.values[GR_DISTRICT]);
+	params[4] = cpa_value_or_null(&in.values[GR_TEAM]);
 	params[5] = id_text(ctx, ctx->session->user_id);
 	r = id == 0 ? NULL : cpa_db_exec(ctx, &q_role_insert, params);
 	if (r == NULL && id != 0 && ctx->db_rc == CPA_ECONFLICT) {
@@ -587,7 +537,7 @@ staff_role_grant(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	if (id == 0 || strcmp(cpa_db_get(r, 0, "staff_ok"), "t") != 0) {
-		not_found(ctx, "staff", cpa_param(&ctx->req, "id"));
+		cpa_not_found(ctx, "staff", cpa_param(&ctx->req, "id"));
 		return CPA_OK;
 	}
 	if (strcmp(cpa_db_get(r, 0, "district_ok"), "t") != 0 ||
@@ -599,8 +549,8 @@ staff_role_grant(struct cpa_ctx *ctx)
 		staff = ctx->req.wants_json ? NULL : staff_fetch(ctx, id);
 		if (!ctx->req.wants_json && staff == NULL)
 			return CPA_OK;
-		field_invalid(ctx, 422, "staff_detail", staff != NULL ?
-		    staff_detail_model(ctx, staff) : NULL, grant_fields, NFIELDS(grant_fields),
+		cpa_render_field_error(ctx, 422, "staff_detail", staff != NULL ?
+		    staff_detail_model(ctx, staff) : NULL,
 		    district ? "district_id" : "team_id", district ?
 		    "Select a district in the chosen site" :
 		    "Select a team in the chosen site and district");
@@ -617,7 +567,7 @@ staff_role_grant(struct cpa_ctx *ctx)
 int
 staff_role_revoke(struct cpa_ctx *ctx)
 {
-	long long id = param_id(ctx, "id"), role_id = param_id(ctx, "role_id");
+	long long id = cpa_param_id(&ctx->req, "id"), role_id = cpa_param_id(&ctx->req, "role_id");
 	const char *params[3];
 	PGresult *r;
 
@@ -635,7 +585,7 @@ staff_role_revoke(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	if (PQntuples(r) == 0) {
-		not_found(ctx, "staff_role", params[1]);
+		cpa_not_found(ctx, "staff_role", params[1]);
 		return CPA_OK;
 	}
 	cpa_audit(ctx, "role_revoked", "staff_role", params[1], 0,
