@@ -306,8 +306,9 @@ home_page(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	cpa_db_commit(ctx);
-	cpa_render(ctx, 200, "home", json_pack("{s:s,s:O,s:b}", "title", "Your account",
+	cpa_render(ctx, 200, "home", json_pack("{s:s,s:O,s:b,s:b}", "title", "Your account",
 	    "sites", sites, "is_admin",
-	    cpa_session_has_role(ctx->session, CPA_ROLE_TRUST_ADMIN, 0)));
+	    cpa_session_has_role(ctx->session, CPA_ROLE_TRUST_ADMIN, 0), "is_clinical",
+	    cpa_session_has_role(ctx->session, CPA_ROLES_CLINICAL, 0)));
 	return CPA_OK;
 }
