@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,6 @@
 #define DRAIN_SECONDS 30
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
-static volatile sig_atomic_t in_request;	/* child: a request is in hand */
 static char program[64];			/* "cpa-auth" */
 
 struct master {
@@ -262,17 +262,23 @@ static void
 child_term(int sig)
 {
 	(void)sig;
-	if (!in_request)
-		_exit(0);
 	got_term = 1;
 }
 
+/*
+ * SIGTERM is blocked except while the child waits in ppoll() for a
+ * connection, so it never lands between accept() and the answer.  The
+ * listening socket is non-blocking: children that lose the race for a
+ * connection go back to ppoll() instead of sleeping in accept().
+ */
 static void
 child_main(struct master *ms)
 {
 	struct sigaction sa;
+	struct pollfd pfd;
 	FCGX_Request fr;
-	sigset_t none;
+	sigset_t none, term;
+	int rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = child_term;
@@ -282,19 +288,27 @@ child_main(struct master *ms)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_SETMASK, &term, NULL);
 
 	cpa_db_configure(&ms->cfg);
 	cpa_redis_configure(&ms->cfg);
-	if (FCGX_InitRequest(&fr, ms->fd, 0) != 0)
+	if (fcntl(ms->fd, F_SETFL, fcntl(ms->fd, F_GETFL) | O_NONBLOCK) != 0 ||
+	    FCGX_InitRequest(&fr, ms->fd, 0) != 0)
 		_exit(1);
 	while (!got_term) {
-		in_request = 0;
-		if (got_term)
+		pfd.fd = ms->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, &none) != 1 || got_term)
+			continue;
+		rc = FCGX_Accept_r(&fr);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
+			continue;
+		if (rc < 0)
 			break;
-		if (FCGX_Accept_r(&fr) < 0)
-			break;
-		in_request = 1;
 		handle(&fr, &ms->cfg, ms->module);
 		FCGX_Finish_r(&fr);
 	}
@@ -585,8 +599,10 @@ cpa_main(int argc, char **argv, const struct cpa_module *m)
 		return 1;
 	}
 	ms.fd = open_listener(&ms, ms.cfg.listen);
-	if (ms.fd < 0)
+	if (ms.fd < 0) {
+		cpa_config_free(&ms.cfg);
 		return 1;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = master_signal;

@@ -23,9 +23,12 @@ import subprocess
 
 import pytest
 
-from cpa_e2e import (Audit, Client, Db, Env, describe, first_team,
-                     json_of, new_source_address, staff_payload,
-                     unique_username)
+import requests
+
+from cpa_e2e import (DEMO_TEAMS, HTTP_TIMEOUT, Audit, Client, Db, Env,
+                     describe, first_team, json_of, new_idempotency_key,
+                     new_source_address, referral_body, staff_payload,
+                     team_of, unique_reason, unique_username)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -199,3 +202,108 @@ def ctl(env):
                         f"{p.stdout[-500:]} {p.stderr[-500:]}")
         return p.stdout
     return run
+
+
+# ------------------------------------------------------------------- intake
+#
+# Fixtures of the intake tests (test_intake_*.py).  Demo users sign in once
+# per module through staff() and sign out when the module ends.
+
+@pytest.fixture(scope="session")
+def intake_up(env):
+    """Fails every intake test at once, saying why, unless the intake
+    worker answers /healthz/intake through nginx."""
+    try:
+        r = requests.get(env.base + "/healthz/intake", timeout=HTTP_TIMEOUT)
+    except requests.RequestException as e:
+        pytest.fail(f"GET {env.base}/healthz/intake failed: {e!r}",
+                    pytrace=False)
+    if r.status_code != 200:
+        pytest.fail(f"the intake worker is not serving: {describe(r)}",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def teams(sites):
+    """{key: team} for the demo teams named in cpa_e2e.DEMO_TEAMS; each
+    team has id, name, site_id, district_id, site_code."""
+    return {key: team_of(sites, key) for key in DEMO_TEAMS}
+
+
+@pytest.fixture(scope="module")
+def staff(signin, demo, intake_up):
+    """staff(username) -> a Client signed in as that demo user, the same
+    one for the whole module; signed out when the module ends."""
+    clients = {}
+
+    def get(username):
+        if username not in clients:
+            clients[username] = signin(username, demo[username][1])
+        return clients[username]
+    yield get
+    for c in clients.values():
+        c.delete("/api/v1/session")
+
+
+@pytest.fixture(scope="session")
+def make_team_staff(as_demo, sites):
+    """make_team_staff(tag, role, team) -> dict(id, username, password):
+    a new staff member of team's site holding role scoped to that team
+    (team=None: to the whole site given as team's site code string)."""
+    def make(tag, role, team, site=None):
+        code = team["site_code"] if team else site
+        adm = as_demo("admin." + code)
+        body = staff_payload(unique_username(tag), sites[code]["id"])
+        r = adm.post("/api/v1/staff", json=body)
+        assert r.status_code == 201, describe(r)
+        staff_id = json_of(r)["staff"]["id"]
+        grant = {"role": role, "site_id": sites[code]["id"]}
+        if team:
+            grant.update(district_id=team["district_id"], team_id=team["id"])
+        r = adm.post(f"/api/v1/staff/{staff_id}/roles", json=grant)
+        assert r.status_code == 201, describe(r)
+        adm.delete("/api/v1/session")
+        return {"id": staff_id, "username": body["username"],
+                "password": body["password"],
+                "display_name": body["display_name"]}
+    return make
+
+
+@pytest.fixture(scope="session")
+def coord2(make_team_staff, teams):
+    """A second coordinator of north's Riverside community team."""
+    return make_team_staff("coord2", "coordinator",
+                           teams["north_riverside_cmht"])
+
+
+@pytest.fixture(scope="session")
+def refer():
+    """refer(client, team_id, person=None, service_user_id=None, key=None,
+    **fields) -> the 201 body of POST /api/v1/referrals (referral,
+    service_user, possible_duplicates, ...) plus "sent": the request body.
+    A fresh Idempotency-Key unless key is given."""
+    def do(c, team_id, person=None, service_user_id=None, key=None, **over):
+        body = referral_body(team_id, person, service_user_id, **over)
+        r = c.post("/api/v1/referrals", json=body,
+                   headers={"Idempotency-Key": key or new_idempotency_key()})
+        assert r.status_code == 201, describe(r)
+        out = json_of(r)
+        out["sent"] = body
+        return out
+    return do
+
+
+@pytest.fixture(scope="session")
+def accept():
+    """accept(client, referral_id, coordinator_id, level="standard") -> the
+    episode the accepted referral opened."""
+    def do(c, referral_id, coordinator_id, level="standard"):
+        r = c.post(f"/api/v1/referrals/{referral_id}/decision",
+                   json={"decision": "accept", "level": level,
+                         "coordinator_id": coordinator_id,
+                         "reason": unique_reason("Meets criteria")})
+        assert r.status_code == 200, describe(r)
+        episode = json_of(r)["episode"]
+        assert episode and episode["id"], describe(r)
+        return episode
+    return do

@@ -4,11 +4,16 @@ them live in conftest.py).
 Everything here talks to the test stack started by `./dev test`; addresses
 come from the environment contract read by Env."""
 
+import datetime
 import html
+import html.parser
 import itertools
+import json
 import os
 import random
 import secrets
+import socket
+import struct
 import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -393,3 +398,376 @@ def children_of(pid):
         if int(fields[1]) == pid and fields[0] != "Z":
             out.append(int(d))
     return sorted(out)
+
+
+# ------------------------------------------------------------------ FastCGI
+
+FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT, \
+    FCGI_STDERR = 1, 3, 4, 5, 6, 7
+FCGI_RESPONDER = 1
+FCGI_REQUEST_ID = 1
+
+
+class FcgiResponse:
+    """What a worker answered: status (int), headers ({lower name: value}),
+    body (bytes), stderr (bytes the worker sent on FCGI_STDERR)."""
+
+    def __init__(self, stdout, stderr):
+        head, _, self.body = stdout.partition(b"\r\n\r\n")
+        self.headers = {}
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        self.status = int(self.headers.get("status", "200").split()[0])
+        self.stderr = stderr
+
+    def json(self):
+        assert self.headers.get("content-type", "").startswith(
+            "application/json"), f"expected JSON: {self!r}"
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<FastCGI {self.status} {self.headers!r} {self.body[:300]!r}>"
+
+
+def _fcgi_record(rtype, content=b""):
+    return struct.pack("!BBHHBx", 1, rtype, FCGI_REQUEST_ID, len(content), 0) \
+        + content
+
+
+def _fcgi_pairs(params):
+    out = b""
+    for name, value in params.items():
+        for item in (name.encode(), value.encode()):
+            n = len(item)
+            out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+        out += name.encode() + value.encode()
+    return out
+
+
+def _fcgi_stream(rtype, data):
+    """Records of one stream (at most 65535 bytes each), ending with the
+    empty record that closes it."""
+    chunks = [data[i:i + 65535] for i in range(0, len(data), 65535)]
+    return b"".join(_fcgi_record(rtype, c) for c in chunks) + _fcgi_record(rtype)
+
+
+def fcgi_connect(address, timeout=HTTP_TIMEOUT):
+    """A connected socket: address is a unix socket path or (host, port)."""
+    family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(address)
+    return s
+
+
+def fcgi_send_head(sock, method, path, headers=None, body=b""):
+    """Sends BEGIN_REQUEST and the complete PARAMS stream of a request as
+    nginx would (fastcgi_params), but not its STDIN: see fcgi_finish."""
+    params = {
+        "REQUEST_METHOD": method, "REQUEST_URI": path,
+        "DOCUMENT_URI": path.split("?")[0], "SCRIPT_NAME": path.split("?")[0],
+        "QUERY_STRING": path.partition("?")[2], "SERVER_PROTOCOL": "HTTP/1.1",
+        "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_SCHEME": "http",
+        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000",
+        "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80",
+        "SERVER_NAME": "localhost", "HTTP_HOST": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+        "CONTENT_TYPE": "",
+    }
+    params.update(headers or {})
+    begin = struct.pack("!HB5x", FCGI_RESPONDER, 0)    # no keep-alive
+    sock.sendall(_fcgi_record(FCGI_BEGIN_REQUEST, begin)
+                 + _fcgi_stream(FCGI_PARAMS, _fcgi_pairs(params)))
+
+
+def fcgi_finish(sock, body=b""):
+    """Sends STDIN and reads records until END_REQUEST; closes sock."""
+    try:
+        sock.sendall(_fcgi_stream(FCGI_STDIN, body))
+        buf, stdout, stderr = b"", b"", b""
+        while True:
+            while len(buf) < 8 or len(buf) < 8 + _fcgi_len(buf):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(
+                        "the worker closed the connection before END_REQUEST"
+                        f" (stdout so far: {stdout[:200]!r})")
+                buf += chunk
+            _, rtype, _, clen, plen = struct.unpack("!BBHHBx", buf[:8])
+            content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
+            if rtype == FCGI_STDOUT:
+                stdout += content
+            elif rtype == FCGI_STDERR:
+                stderr += content
+            elif rtype == FCGI_END_REQUEST:
+                return FcgiResponse(stdout, stderr)
+    finally:
+        sock.close()
+
+
+def _fcgi_len(buf):
+    _, _, _, clen, plen = struct.unpack("!BBHHBx", buf[:8])
+    return clen + plen
+
+
+def fcgi_request(address, method, path, headers=None, body=b"",
+                 timeout=HTTP_TIMEOUT):
+    """One FastCGI request straight to a worker (no nginx); headers are
+    extra FastCGI params (HTTP_ACCEPT, REMOTE_ADDR, ...)."""
+    sock = fcgi_connect(address, timeout)
+    fcgi_send_head(sock, method, path, headers, body)
+    return fcgi_finish(sock, body)
+
+
+# ------------------------------------------------------------------- intake
+#
+# Helpers for the tests of the intake worker (test_intake_*.py): people,
+# NHS numbers, referral bodies, timestamps and HTML forms.
+
+DEMO_TEAMS = {
+    # key: (site code, team name) as sql/demo/demo.sql creates them
+    "north_riverside_cmht": ("north", "Riverside Community Mental Health Team"),
+    "north_riverside_eit": ("north", "Riverside Early Intervention Team"),
+    "north_moorland_cmht": ("north", "Moorland Community Mental Health Team"),
+    "south_harbour_cmht": ("south", "Harbour Community Mental Health Team"),
+    "south_vale_cmht": ("south", "Vale Community Mental Health Team"),
+}
+PERSON_KEYS = {"id", "site_id", "nhs_number", "given_name", "family_name",
+               "other_names", "date_of_birth", "address", "postcode", "phone",
+               "email", "gp_practice", "preferred_language",
+               "interpreter_needed", "communication_needs", "version"}
+PERSON_SUMMARY_KEYS = {"id", "nhs_number", "given_name", "family_name",
+                       "date_of_birth"}
+REFERRAL_KEYS = {"id", "site_id", "service_user_id", "team_id", "team_name",
+                 "source", "source_detail", "urgency", "received_at",
+                 "deadline_at", "reason", "status", "decided_at", "decided_by",
+                 "decided_by_name", "decision_reason", "signposted_to",
+                 "episode_id", "breached", "near_breach"}
+EPISODE_KEYS = {"id", "site_id", "service_user", "team_id", "team_name",
+                "level", "coordinator", "started_at", "ended_at", "end_reason",
+                "end_detail", "referral_id", "version", "events",
+                "coordinators", "transfers"}
+NHS_MUST_BE_10_DIGITS = "NHS number must be 10 digits"
+NHS_NOT_VALID = "NHS number is not a valid NHS number"
+MISSING_ID = 2 ** 62
+
+# Letters only: names with digits in them might be refused as names.
+RUN_LETTERS = "".join("bcdfghjklmnpqrst"[int(c, 16)] for c in RUN)
+_used_nhs = set()
+_used_dobs = set()
+
+
+def _letters(n):
+    out = ""
+    while True:
+        out = "bcdfghjklmnpqrstvwxz"[n % 20] + out
+        n //= 20
+        if not n:
+            return out
+
+
+def unique_family_name(base="Okafor"):
+    """A family name no other test of any run is likely to use, letters and
+    one hyphen only: e.g. "Okafor-Kbtdhpc"."""
+    return f"{base}-{(RUN_LETTERS + _letters(next(_serial))).capitalize()}"
+
+
+def nhs_check_digit(nine):
+    """The modulus 11 check digit of nine digits, or None when there is
+    none (the number is never valid)."""
+    total = sum(int(d) * w for d, w in zip(nine, range(10, 1, -1)))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
+def new_nhs_number():
+    """A valid NHS number (10 digits, no spaces) not handed out before in
+    this process."""
+    while True:
+        nine = str(random.randint(4, 9)) + "".join(
+            str(random.randint(0, 9)) for _ in range(8))
+        check = nhs_check_digit(nine)
+        if check is not None and nine not in _used_nhs:
+            _used_nhs.add(nine)
+            return nine + str(check)
+
+
+def spaced(nhs):
+    """An NHS number written as people do: "943 476 5919"."""
+    return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
+
+
+def bad_checksum(nhs):
+    """nhs with a wrong check digit."""
+    return nhs[:9] + str((int(nhs[9]) + 1) % 10)
+
+
+def nine_digits_without_check_digit():
+    """Nine digits whose check digit would be 10: no tenth digit makes a
+    valid NHS number of them."""
+    while True:
+        nine = "".join(str(random.randint(0, 9)) for _ in range(9))
+        if nhs_check_digit(nine) is None:
+            return nine
+
+
+def new_dob():
+    """A date of birth (YYYY-MM-DD) between 1940 and 2004 not handed out
+    before in this process."""
+    while True:
+        d = datetime.date(1940, 1, 1) + datetime.timedelta(
+            days=random.randint(0, 64 * 365))
+        if d not in _used_dobs:
+            _used_dobs.add(d)
+            return d.isoformat()
+
+
+def person_fields(nhs=True, **over):
+    """The new-person fields of a referral: unique family name, a fresh
+    date of birth and (unless nhs=False) a fresh valid NHS number."""
+    body = {"given_name": "Adaeze", "family_name": unique_family_name(),
+            "date_of_birth": new_dob()}
+    if nhs:
+        body["nhs_number"] = new_nhs_number()
+    body.update(over)
+    return body
+
+
+def unique_reason(what="Low mood and poor sleep"):
+    """A referral reason unique to this run, so rows can be counted by it."""
+    return f"{what} ({RUN_LETTERS}{_letters(next(_serial))})"
+
+
+def new_idempotency_key():
+    return "e2e-" + secrets.token_hex(12)
+
+
+def referral_body(team_id, person=None, service_user_id=None, **over):
+    """A valid POST /api/v1/referrals body: a routine GP referral to team_id
+    for service_user_id, or for person (new-person fields; a fresh person
+    when neither is given)."""
+    body = {"team_id": team_id, "source": "gp",
+            "source_detail": "Dr Okonjo, Riverside Surgery",
+            "urgency": "routine", "reason": unique_reason()}
+    if service_user_id is not None:
+        body["service_user_id"] = service_user_id
+    else:
+        body.update(person if person is not None else person_fields())
+    body.update(over)
+    return body
+
+
+def parse_ts(value):
+    """A timestamp from the API (ISO 8601, "T" or space, "Z" or an offset)
+    as an aware datetime; fails on anything else."""
+    assert isinstance(value, str) and value, f"not a timestamp: {value!r}"
+    try:
+        ts = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        pytest.fail(f"not an ISO 8601 timestamp: {value!r}")
+    assert ts.tzinfo is not None, f"timestamp without a zone: {value!r}"
+    return ts
+
+
+def team_of(sites, key):
+    """The team dict (id, name, plus site_id and district_id) of a demo
+    team named in DEMO_TEAMS."""
+    code, name = DEMO_TEAMS[key]
+    site = sites[code]
+    for d in site["districts"]:
+        for t in d["teams"]:
+            if t["name"] == name:
+                return dict(t, site_id=site["id"], district_id=d["id"],
+                            site_code=code)
+    pytest.fail(f"demo team {name!r} not found at {code}: {site!r}")
+
+
+def ids_of(items, key="id"):
+    return [i[key] for i in items]
+
+
+class FormParser(html.parser.HTMLParser):
+    """The controls of the forms of a page: forms is a list of
+    {"action", "method", "fields": [(name, kind, value, checked)],
+    "options": {select name: [values]}}."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms = []
+        self._form = None
+        self._select = None
+        self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self._form = {"action": a.get("action", ""),
+                          "method": a.get("method", "get").lower(),
+                          "fields": [], "options": {}}
+            self.forms.append(self._form)
+        elif self._form is None:
+            return
+        elif tag == "input" and a.get("name"):
+            self._form["fields"].append(
+                (a["name"], a.get("type", "text").lower(), a.get("value", ""),
+                 "checked" in a))
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self._form["fields"].append((a["name"], "select", "", False))
+            self._form["options"][a["name"]] = []
+        elif tag == "option" and self._select:
+            self._form["options"][self._select].append(a.get("value", ""))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self._form["fields"].append((a["name"], "textarea", "", False))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def form_of(page_html, action):
+    """The form of page_html that posts to action (a path): fails unless
+    there is exactly one."""
+    p = FormParser()
+    p.feed(page_html)
+    found = [f for f in p.forms
+             if urlsplit(f["action"]).path == action and f["method"] == "post"]
+    assert len(found) == 1, \
+        f"expected one POST form to {action}, found {[f['action'] for f in p.forms]}"
+    return found[0]
+
+
+def fill_form(form, values):
+    """The body a browser would send for form with values typed in: hidden
+    fields keep their values; a date_of_birth given as YYYY-MM-DD goes into
+    the form's day/month/year inputs when it has no single date input."""
+    names = {f[0] for f in form["fields"]}
+    values = dict(values)
+    for key, value in list(values.items()):
+        if key in names or not isinstance(value, str) or len(value) != 10:
+            continue
+        y, m, d = value.split("-")
+        for sep in ("-", "_", "."):
+            parts = {f"{key}{sep}day": str(int(d)),
+                     f"{key}{sep}month": str(int(m)),
+                     f"{key}{sep}year": y}
+            if set(parts) <= names:
+                del values[key]
+                values.update(parts)
+                break
+    body = {}
+    for name, kind, value, checked in form["fields"]:
+        if kind == "hidden" or (kind in ("radio", "checkbox") and checked):
+            body[name] = value
+    for key, value in values.items():
+        assert key in names, f"the form has no field {key!r}: {sorted(names)}"
+        body[key] = str(value)
+    return body
