@@ -158,12 +158,24 @@ struct pipeline {
 	size_t n;
 };
 
+/* Is st's Prepare already in this pipeline (a statement queued twice)? */
+static int
+preparing(const struct pipeline *p, const struct cpa_stmt *st)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->what[i] == SENT_PREPARE && p->stmt[i] == st)
+			return 1;
+	return 0;
+}
+
 static int
 send_stmt(struct pipeline *p, const struct cpa_stmt *st, const char *const *params)
 {
 	if (p->n + 2 > sizeof(p->what) / sizeof(p->what[0]))
 		return 0;
-	if (!is_prepared(st)) {
+	if (!is_prepared(st) && !preparing(p, st)) {
 		if (!PQsendPrepare(conn, st->name, st->sql, st->nparams, NULL))
 			return 0;
 		p->what[p->n] = SENT_PREPARE;
