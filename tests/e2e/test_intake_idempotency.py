@@ -41,11 +41,8 @@ def test_same_key_twice_makes_one_referral(staff, teams, db):
     assert row["created_by"] == c.user["id"]
 
 
-def test_same_key_racing_makes_one_referral(env, staff, teams, db):
-    signed_in = staff("coord.north")
-    body = referral_body(teams["north_riverside_cmht"]["id"])
-    key = new_idempotency_key()
-    n = 6
+def race(env, signed_in, body, key, n):
+    """n clients on warm connections post body under key at once."""
     barrier = threading.Barrier(n)
     results = [None] * n
 
@@ -53,10 +50,13 @@ def test_same_key_racing_makes_one_referral(env, staff, teams, db):
         c = Client(env.base)
         c.set_cookie(signed_in.cookie)
         c.csrf = signed_in.csrf
-        barrier.wait(timeout=20)
         try:
+            # Connected and through nginx once before the start line, so
+            # the posts leave together.
+            c.get("/api/v1/teams")
+            barrier.wait(timeout=20)
             results[i] = post(c, body, key)
-        except Exception as e:      # reported below, with the others
+        except Exception as e:      # reported by the caller, with the others
             results[i] = e
 
     threads = [threading.Thread(target=submit, args=(i,)) for i in range(n)]
@@ -64,15 +64,27 @@ def test_same_key_racing_makes_one_referral(env, staff, teams, db):
         t.start()
     for t in threads:
         t.join(60)
-    problems = [r if isinstance(r, Exception) else describe(r)
-                for r in results
-                if isinstance(r, Exception) or r.status_code not in (200, 201)]
-    assert not problems, problems
-    codes = sorted(r.status_code for r in results)
-    assert codes == [200] * (n - 1) + [201], codes
-    assert len({json_of(r)["referral"]["id"] for r in results}) == 1
-    assert len({json_of(r)["service_user"]["id"] for r in results}) == 1
-    assert counts(db, key, body["family_name"]) == (1, 1)
+    return results
+
+
+def test_same_key_racing_makes_one_referral(env, staff, teams, db):
+    signed_in = staff("coord.north")
+    n = 8
+    for _ in range(3):
+        # No NHS number: only the key can tell the racers they are one.
+        body = referral_body(teams["north_riverside_cmht"]["id"],
+                             person_fields(nhs=False))
+        key = new_idempotency_key()
+        results = race(env, signed_in, body, key, n)
+        problems = [r if isinstance(r, Exception) else describe(r)
+                    for r in results
+                    if isinstance(r, Exception) or r.status_code not in (200, 201)]
+        assert not problems, problems
+        codes = sorted(r.status_code for r in results)
+        assert codes == [200] * (n - 1) + [201], codes
+        assert len({json_of(r)["referral"]["id"] for r in results}) == 1
+        assert len({json_of(r)["service_user"]["id"] for r in results}) == 1
+        assert counts(db, key, body["family_name"]) == (1, 1)
 
 
 def test_another_key_makes_another_referral(staff, teams, db):
