@@ -58,12 +58,11 @@ COMMIT;
 
 -- ----------------------------------------------------------- coordinators
 
--- Team is given as district and kind ('cmht' or 'eit').
-INSERT INTO staff (username, display_name, professional_role, email,
-	password_hash, home_site_id)
-SELECT c.username, c.display_name, c.professional_role,
-	c.username || '@' || c.site_code || '.example.org', '!', s.id
-FROM (VALUES
+-- The extra coordinators; the team is given as district and kind ('cmht'
+-- or 'eit').
+CREATE TEMPORARY TABLE demo_coordinator (username text, display_name text,
+	professional_role text, site_code text, district text, kind text);
+INSERT INTO demo_coordinator VALUES
 	('daniel.okoro', 'Daniel Okoro', 'Community psychiatric nurse', 'north', 'Riverside', 'cmht'),
 	('hannah.price', 'Hannah Price', 'Social worker', 'north', 'Riverside', 'cmht'),
 	('imran.qureshi', 'Imran Qureshi', 'Community psychiatric nurse', 'north', 'Riverside', 'eit'),
@@ -81,38 +80,19 @@ FROM (VALUES
 	('dylan.evans', 'Dylan Evans', 'Community psychiatric nurse', 'south', 'Vale', 'cmht'),
 	('mariam.said', 'Mariam Said', 'Community psychiatric nurse', 'south', 'Vale', 'cmht'),
 	('grace.lam', 'Dr Grace Lam', 'Clinical psychologist', 'south', 'Vale', 'eit'),
-	('tomos.rees', 'Tomos Rees', 'Community psychiatric nurse', 'south', 'Vale', 'eit')
-) AS c (username, display_name, professional_role, site_code, district, kind)
+	('tomos.rees', 'Tomos Rees', 'Community psychiatric nurse', 'south', 'Vale', 'eit');
+
+INSERT INTO staff (username, display_name, professional_role, email,
+	password_hash, home_site_id)
+SELECT c.username, c.display_name, c.professional_role,
+	c.username || '@' || c.site_code || '.example.org', '!', s.id
+FROM demo_coordinator c
 JOIN site s ON s.code = c.site_code
 ON CONFLICT (username) DO NOTHING;
 
-CREATE TEMPORARY TABLE demo_coordinator (username text, site_code text,
-	district text, kind text);
-INSERT INTO demo_coordinator
-SELECT username, site_code, district, kind FROM (VALUES
-	('daniel.okoro', 'north', 'Riverside', 'cmht'),
-	('hannah.price', 'north', 'Riverside', 'cmht'),
-	('imran.qureshi', 'north', 'Riverside', 'eit'),
-	('rosie.mcallister', 'north', 'Riverside', 'eit'),
-	('bronwen.pugh', 'north', 'Moorland', 'cmht'),
-	('kofi.asante', 'north', 'Moorland', 'cmht'),
-	('wei.li', 'north', 'Moorland', 'cmht'),
-	('agata.zielinska', 'north', 'Moorland', 'eit'),
-	('samir.haddad', 'north', 'Moorland', 'eit'),
-	('fiona.mackenzie', 'south', 'Harbour', 'cmht'),
-	('yaw.owusu', 'south', 'Harbour', 'cmht'),
-	('nisha.varma', 'south', 'Harbour', 'eit'),
-	('callum.reid', 'south', 'Harbour', 'eit'),
-	('ruth.adebayo', 'south', 'Vale', 'cmht'),
-	('dylan.evans', 'south', 'Vale', 'cmht'),
-	('mariam.said', 'south', 'Vale', 'cmht'),
-	('grace.lam', 'south', 'Vale', 'eit'),
-	('tomos.rees', 'south', 'Vale', 'eit')
-) AS c (username, site_code, district, kind);
-
 -- The demo teams by site, district and kind.
 CREATE TEMPORARY TABLE demo_team AS
-SELECT t.id AS team_id, t.site_id, s.code AS site_code, d.name AS district,
+SELECT t.id AS team_id, t.site_id, s.code AS site_code, t.district_id, d.name AS district,
 	CASE WHEN t.name LIKE '%Community Mental Health Team' THEN 'cmht' ELSE 'eit' END AS kind,
 	t.name AS team_name
 FROM team t
@@ -124,11 +104,10 @@ WHERE s.code IN ('north', 'south')
 		OR t.name LIKE '%Early Intervention Team');
 
 INSERT INTO staff_role (staff_id, role, site_id, district_id, team_id, granted_by)
-SELECT st.id, 'coordinator', t.site_id, d.id, t.team_id, adm.id
+SELECT st.id, 'coordinator', t.site_id, t.district_id, t.team_id, adm.id
 FROM demo_coordinator c
 JOIN staff st ON st.username = c.username
 JOIN demo_team t ON t.site_code = c.site_code AND t.district = c.district AND t.kind = c.kind
-JOIN district d ON d.site_id = t.site_id AND d.name = t.district
 JOIN staff adm ON adm.username = 'admin.' || c.site_code
 ON CONFLICT DO NOTHING;
 

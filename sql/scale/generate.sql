@@ -194,14 +194,15 @@ ANALYZE gen_person;
 
 SELECT count(*) AS gen_staff_before FROM staff \gset
 
--- Coordinators: a team needs one per 30 open episodes, counting those it
--- has and those planned; the missing ones are made.  Usernames number on
--- from the team's earlier scale coordinators.
+-- Coordinators: a team that gets referrals needs one, and one per 30 open
+-- episodes, counting those it has and those planned; the missing ones are
+-- made.  Usernames number on from the team's earlier scale coordinators.
 CREATE TEMPORARY TABLE gen_new_staff AS
 WITH need AS (
 	SELECT t.id AS team_id, t.site_id, t.district_id,
-		ceil(((SELECT count(*) FROM episode e WHERE e.team_id = t.id AND e.ended_at IS NULL)
-			+ coalesce(p.planned, 0)) / 30.0)::integer
+		greatest(1, ceil(((SELECT count(*) FROM episode e
+			WHERE e.team_id = t.id AND e.ended_at IS NULL)
+			+ coalesce(p.planned, 0)) / 30.0)::integer)
 		- (SELECT count(DISTINCT r.staff_id) FROM staff_role r JOIN staff s ON s.id = r.staff_id
 			WHERE s.active AND r.role = 'coordinator' AND r.site_id = t.site_id
 			AND (r.district_id IS NULL OR r.district_id = t.district_id)

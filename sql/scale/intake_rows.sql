@@ -60,6 +60,33 @@ BEGIN
 END
 $$;
 
+-- Open episodes are dealt out so that a team's coordinators end up with
+-- caseloads as even as can be, counting what they hold already: each
+-- coordinator has a slot for every caseload level from their current one
+-- up to just above the team's new average, and the team's new open
+-- episodes take the slots lowest level first.
+CREATE TEMPORARY TABLE gen_slot AS
+WITH caseload AS (
+	SELECT t.team_id, c.staff_id,
+		(SELECT count(*) FROM episode e
+			WHERE e.coordinator_id = c.staff_id AND e.ended_at IS NULL) AS open_now
+	FROM gen_team t CROSS JOIN LATERAL unnest(t.coords) AS c (staff_id)
+),
+target AS (
+	SELECT c.team_id,
+		ceil((sum(c.open_now) + p.planned) / count(*)::numeric)::bigint + 1 AS level
+	FROM caseload c
+	JOIN (SELECT team_id, count(*) AS planned FROM gen_person
+		WHERE outcome = 'open' GROUP BY team_id) p USING (team_id)
+	GROUP BY c.team_id, p.planned
+)
+SELECT c.team_id, c.staff_id,
+	row_number() OVER (PARTITION BY c.team_id ORDER BY l.level, c.staff_id) AS slot
+FROM caseload c
+JOIN target t USING (team_id)
+CROSS JOIN LATERAL generate_series(c.open_now + 1, t.level) AS l (level);
+ANALYZE gen_slot;
+
 SELECT pg_get_serial_sequence('referral', 'id') AS gen_referral_seq,
 	pg_get_serial_sequence('episode', 'id') AS gen_episode_seq \gset
 
@@ -97,7 +124,7 @@ p AS (
 			WHEN p.k % 20 < 18 THEN 6	-- social_care
 			ELSE 7				-- other
 		END AS src,
-		-- Open episodes are dealt out to the team's coordinators in turn.
+		-- An open episode's slot (see gen_slot).
 		row_number() OVER (PARTITION BY p.team_id, p.outcome ORDER BY p.id) AS turn
 	FROM gen_person p
 	JOIN site s ON s.id = p.site_id
@@ -121,6 +148,18 @@ current_dec AS (
 				now() - interval '1 hour')
 		END AS decided_at
 	FROM current_ref c
+),
+coordinated AS (
+	SELECT c.*, t.coords, t.ncoords,
+		CASE c.outcome
+			WHEN 'open' THEN sl.staff_id
+			ELSE t.coords[1 + c.k / 13 % t.ncoords]
+		END AS coordinator_id,
+		t.coords[1 + c.k / 37 % t.ncoords] AS other
+	FROM current_dec c
+	JOIN t USING (team_id)
+	LEFT JOIN gen_slot sl ON c.outcome = 'open' AND sl.team_id = c.team_id
+		AND sl.slot = c.turn
 )
 SELECT
 	CASE WHEN c.outcome IN ('open', 'closed') THEN nextval(:'gen_episode_seq') END
@@ -140,7 +179,7 @@ SELECT
 		ELSE 'accepted'
 	END AS status,
 	c.decided_at,
-	CASE WHEN c.outcome <> 'awaiting' THEN t.coords[1 + c.k / 7 % t.ncoords] END
+	CASE WHEN c.outcome <> 'awaiting' THEN c.coords[1 + c.k / 7 % c.ncoords] END
 		AS decided_by,
 	CASE c.outcome
 		WHEN 'signposted' THEN 'Needs better met by ' || v.signpost[1 + c.k / 3 % cardinality(v.signpost)]
@@ -150,20 +189,15 @@ SELECT
 	END AS decision_reason,
 	CASE WHEN c.outcome = 'signposted' THEN v.signpost[1 + c.k / 3 % cardinality(v.signpost)] END
 		AS signposted_to,
-	t.coords[1 + c.k / 5 % t.ncoords] AS created_by,
+	c.coords[1 + c.k / 5 % c.ncoords] AS created_by,
 	-- The episode, when accepted.
 	c.levels[1 + c.k / 11 % c.nlevels] AS level,
 	CASE WHEN c.level_change AND c.nlevels > 1 THEN
 		c.levels[1 + (c.k / 11 + 1) % c.nlevels] END AS first_level,
-	CASE c.outcome
-		WHEN 'open' THEN t.coords[1 + c.turn % t.ncoords]
-		ELSE t.coords[1 + c.k / 13 % t.ncoords]
-	END AS coordinator_id,
-	CASE WHEN c.coord_change AND t.ncoords > 1 THEN
-		CASE c.outcome
-			WHEN 'open' THEN t.coords[1 + (c.turn + 1) % t.ncoords]
-			ELSE t.coords[1 + (c.k / 13 + 1) % t.ncoords]
-		END
+	c.coordinator_id,
+	CASE WHEN c.coord_change AND c.ncoords > 1 THEN
+		CASE WHEN c.other <> c.coordinator_id THEN c.other
+			ELSE c.coords[1 + (c.k / 37 + 1) % c.ncoords] END
 	END AS first_coordinator_id,
 	c.decided_at AS started_at,
 	CASE WHEN c.outcome = 'closed' THEN
@@ -175,8 +209,7 @@ SELECT
 			+ (c.k / 17 % 20 >= 17)::int + (c.k / 17 % 20 >= 19)::int
 	END AS end_idx,
 	c.u2, c.u3
-FROM current_dec c
-JOIN t USING (team_id)
+FROM coordinated c
 CROSS JOIN intake_vocab v;
 
 ANALYZE gen_ref;
