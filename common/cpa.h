@@ -430,6 +430,9 @@ int cpa_db_ping(void);
 /* Field helpers: NULL for SQL NULL. */
 const char *cpa_db_get(const PGresult *r, int row, const char *col);
 long long cpa_db_ll(const PGresult *r, int row, const char *col);
+/* An id as a statement parameter: its decimal text in the arena, or NULL
+ * (SQL NULL) when id <= 0. */
+const char *cpa_id_param(cpa_arena *a, long long id);
 /* A json/jsonb column parsed; kept by the arena.  NULL for SQL NULL. */
 json_t *cpa_db_json(cpa_arena *a, const PGresult *r, int row, const char *col);
 
@@ -506,6 +509,11 @@ void cpa_render_created(struct cpa_ctx *ctx, const char *location, json_t *model
  * "error_<name>" added to model (stolen). */
 void cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,
     const struct cpa_input *in);
+/* cpa_input_parse on the context's request for a handler: a malformed
+ * body is answered here (400 or 415) and that status returned; CPA_OK means
+ * in is filled (the caller still checks in->nerrors). */
+int cpa_input_read(struct cpa_ctx *ctx, const struct cpa_field *fields,
+    size_t nfields, struct cpa_input *in);
 /* A validation failure found after parsing (by the database: a taken name,
  * a team of another site): like cpa_render_invalid with one field error,
  * answered with status (409, 422). */

@@ -454,3 +454,9 @@ cpa_db_json(cpa_arena *a, const PGresult *r, int row, const char *col)
 	}
 	return cpa_json_keep(a, j);
 }
+
+const char *
+cpa_id_param(cpa_arena *a, long long id)
+{
+	return id > 0 ? cpa_sprintf(a, "%lld", id) : NULL;
+}

@@ -292,6 +292,17 @@ cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,
 	cpa_render(ctx, 422, tmpl, model);
 }
 
+int
+cpa_input_read(struct cpa_ctx *ctx, const struct cpa_field *fields, size_t nfields,
+    struct cpa_input *in)
+{
+	int rc = cpa_input_parse(ctx->arena, &ctx->req, fields, nfields, in);
+
+	if (rc != CPA_OK)
+		cpa_error(ctx, rc, NULL);
+	return rc;
+}
+
 void
 cpa_render_field_error(struct cpa_ctx *ctx, int status, const char *tmpl,
     json_t *model, const char *field, const char *message)

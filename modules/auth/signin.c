@@ -102,14 +102,11 @@ signin_submit(struct cpa_ctx *ctx)
 	const struct cpa_value *pw;
 	json_t *profile;
 	PGresult *r;
-	int rc, wait, ok;
+	int wait, ok;
 	char retry[16];
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, signin_fields, CPA_NFIELDS(signin_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, signin_fields, CPA_NFIELDS(signin_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		cpa_render_invalid(ctx, "signin", signin_model(&in), &in);
 		return CPA_OK;
@@ -227,14 +224,9 @@ password_change(struct cpa_ctx *ctx)
 	const struct cpa_value *cur, *pw;
 	json_t *profile;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, password_fields,
-	    CPA_NFIELDS(password_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, password_fields, CPA_NFIELDS(password_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		cpa_render_invalid(ctx, "password", json_pack("{s:s}", "title", title), &in);
 		return CPA_OK;

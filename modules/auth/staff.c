@@ -145,19 +145,13 @@ admin_site_ids(struct cpa_ctx *ctx)
 	return b.data;
 }
 
-static const char *
-id_text(struct cpa_ctx *ctx, long long id)
-{
-	return id > 0 ? cpa_sprintf(ctx->arena, "%lld", id) : NULL;
-}
-
 json_t *
 sites_json(struct cpa_ctx *ctx, long long site_id)
 {
 	const char *params[1];
 	PGresult *r;
 
-	params[0] = id_text(ctx, site_id);
+	params[0] = cpa_id_param(ctx->arena, site_id);
 	r = cpa_db_exec(ctx, &q_sites, params);
 	if (r == NULL)
 		return NULL;
@@ -292,13 +286,9 @@ staff_create(struct cpa_ctx *ctx)
 	struct cpa_input in;
 	json_t *staff;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, staff_fields, CPA_NFIELDS(staff_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, staff_fields, CPA_NFIELDS(staff_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		cpa_db_begin(ctx);
 		cpa_render_invalid(ctx, "staff_new", staff_new_model(ctx, &in), &in);
@@ -377,7 +367,7 @@ staff_fetch(struct cpa_ctx *ctx, long long id)
 		cpa_error(ctx, 404, NULL);
 		return NULL;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	r = cpa_db_exec(ctx, &q_staff_one, params);
 	if (r == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
@@ -453,13 +443,9 @@ staff_update(struct cpa_ctx *ctx)
 	const char *params[6];
 	struct cpa_input in;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, update_fields, CPA_NFIELDS(update_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, update_fields, CPA_NFIELDS(update_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		cpa_render_invalid(ctx, NULL, NULL, &in);
 		return CPA_OK;
@@ -469,7 +455,7 @@ staff_update(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	cpa_db_begin(ctx);
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = cpa_value_or_null(&in.values[UP_DISPLAY]);
 	params[2] = cpa_value_or_null(&in.values[UP_PROF]);
 	params[3] = cpa_value_or_null(&in.values[UP_EMAIL]);
@@ -500,13 +486,9 @@ staff_role_grant(struct cpa_ctx *ctx)
 	struct cpa_input in;
 	json_t *staff = NULL, *role;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, grant_fields, CPA_NFIELDS(grant_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, grant_fields, CPA_NFIELDS(grant_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	cpa_db_begin(ctx);
 	if (in.nerrors > 0) {
 		if (ctx->req.wants_json || (staff = staff_fetch(ctx, id)) != NULL)
@@ -521,12 +503,12 @@ staff_role_grant(struct cpa_ctx *ctx)
 		cpa_error(ctx, 403, "You can only grant roles at sites you administer");
 		return CPA_OK;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = in.values[GR_ROLE].str;
 	params[2] = in.values[GR_SITE].str;
 	params[3] = cpa_value_or_null(&in.values[GR_DISTRICT]);
 	params[4] = cpa_value_or_null(&in.values[GR_TEAM]);
-	params[5] = id_text(ctx, ctx->session->user_id);
+	params[5] = cpa_id_param(ctx->arena, ctx->session->user_id);
 	r = id == 0 ? NULL : cpa_db_exec(ctx, &q_role_insert, params);
 	if (r == NULL && id != 0 && ctx->db_rc == CPA_ECONFLICT) {
 		cpa_error(ctx, 409, "That person already has that role");
@@ -576,8 +558,8 @@ staff_role_revoke(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	cpa_db_begin(ctx);
-	params[0] = id_text(ctx, id);
-	params[1] = id_text(ctx, role_id);
+	params[0] = cpa_id_param(ctx->arena, id);
+	params[1] = cpa_id_param(ctx->arena, role_id);
 	params[2] = admin_site_ids(ctx);
 	r = cpa_db_exec(ctx, &q_role_delete, params);
 	if (r == NULL) {

@@ -71,14 +71,9 @@ caseload_show(struct cpa_ctx *ctx)
 	json_t *caseload, *teams, *who, *m;
 	struct cpa_input in;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, caseload_fields,
-	    CPA_NFIELDS(caseload_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, caseload_fields, CPA_NFIELDS(caseload_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		if (ctx->req.wants_json)
 			cpa_render_invalid(ctx, NULL, NULL, &in);

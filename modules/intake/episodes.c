@@ -616,12 +616,6 @@ episode_view(json_t *model)
 
 /* ------------------------------------------------------------ helpers */
 
-static const char *
-id_text(struct cpa_ctx *ctx, long long id)
-{
-	return cpa_sprintf(ctx->arena, "%lld", id);
-}
-
 static int
 flag(const PGresult *r, const char *col)
 {
@@ -766,7 +760,7 @@ episode_model(struct cpa_ctx *ctx, long long id)
 	PGresult *r;
 	size_t i;
 
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = ctx->req.wants_json ? "false" : "true";
 	r = cpa_db_exec(ctx, &q_episode, params);
 	if (r == NULL) {
@@ -924,13 +918,9 @@ episode_change(struct cpa_ctx *ctx, const struct change *c)
 	json_t *out;
 	PGresult *r;
 	size_t i;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, c->fields, c->nfields, &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, c->fields, c->nfields, &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (id == 0) {
 		cpa_error(ctx, 404, NULL);
 		return CPA_OK;
@@ -942,7 +932,7 @@ episode_change(struct cpa_ctx *ctx, const struct change *c)
 			episode_page_invalid(ctx, id, c->form, &in, 422);
 		return CPA_OK;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	for (i = 0; i < c->nparams; i++)
 		params[i + 1] = cpa_value_or_null(&in.values[c->params[i]]);
 	if ((r = change_run(ctx, c, id, params, &in)) == NULL)
@@ -1115,7 +1105,7 @@ transfer_accept(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 	json_t *transfer, *episode;
 	PGresult *r;
 
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = in->values[TD_LEVEL].str;
 	params[2] = in->values[TD_COORDINATOR].str;
 	params[3] = in->values[TD_REASON].str;
@@ -1179,7 +1169,7 @@ transfer_decline(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 	json_t *transfer;
 	PGresult *r;
 
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = in->values[TD_REASON].str;
 	if ((r = cpa_db_exec(ctx, &q_transfer_decline, params)) == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
@@ -1218,14 +1208,10 @@ transfer_decide(struct cpa_ctx *ctx)
 {
 	long long id = cpa_param_id(&ctx->req, "id");
 	struct cpa_input in;
-	int rc, accept;
+	int accept;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, decide_fields,
-	    CPA_NFIELDS(decide_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, decide_fields, CPA_NFIELDS(decide_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (id == 0) {
 		cpa_error(ctx, 404, NULL);
 		return CPA_OK;

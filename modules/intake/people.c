@@ -203,7 +203,7 @@ person_fetch(struct cpa_ctx *ctx, long long id)
 		cpa_not_found(ctx, "service_user", cpa_param(&ctx->req, "id"));
 		return NULL;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	r = cpa_db_exec(ctx, &q_show, params);
 	if (r == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
@@ -274,7 +274,7 @@ update_refused(struct cpa_ctx *ctx, long long id, struct cpa_input *in, int stat
 	cpa_db_rollback(ctx);
 	cpa_db_begin(ctx);
 	if (ctx->req.wants_json) {
-		params[0] = id_text(ctx, id);
+		params[0] = cpa_id_param(ctx->arena, id);
 		r = id == 0 ? NULL : cpa_db_exec(ctx, &q_exists, params);
 		if (id != 0 && r == NULL) {
 			cpa_error_rc(ctx, ctx->db_rc);
@@ -323,13 +323,9 @@ person_update(struct cpa_ctx *ctx)
 	struct cpa_input in;
 	int replace = strcmp(ctx->req.content_type, "application/json") != 0;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, update_fields, CPA_NFIELDS(update_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, update_fields, CPA_NFIELDS(update_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	/* A whole form must keep what every record has. */
 	person_check(&in, replace);
 	person_keep_required(ctx, &in);
@@ -337,7 +333,7 @@ person_update(struct cpa_ctx *ctx)
 		update_refused(ctx, id, &in, 422, NULL);
 		return CPA_OK;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = in.values[UF_VERSION].str;
 	params[2] = replace ? "true" : "false";
 	person_params(&in, &params[3]);
@@ -400,13 +396,9 @@ person_search(struct cpa_ctx *ctx)
 	json_t *results, *m;
 	PGresult *r;
 	size_t i;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, search_fields, CPA_NFIELDS(search_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, search_fields, CPA_NFIELDS(search_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	cpa_buf_init(&criteria, ctx->arena);
 	for (i = 0; i < in.nfields; i++)
 		if (in.values[i].present)
@@ -462,7 +454,7 @@ person_audit(struct cpa_ctx *ctx)
 		cpa_not_found(ctx, "service_user", cpa_param(&ctx->req, "id"));
 		return CPA_OK;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = cpa_sprintf(ctx->arena, "%d", AUDIT_LIMIT);
 	cpa_db_begin(ctx);
 	r = cpa_db_exec(ctx, &q_audit, params);

@@ -255,13 +255,6 @@ form_json(const struct cpa_input *in)
 	return form;
 }
 
-/* An id as a query parameter: NULL (SQL NULL) for 0. */
-static inline const char *
-id_text(struct cpa_ctx *ctx, long long id)
-{
-	return id > 0 ? cpa_sprintf(ctx->arena, "%lld", id) : NULL;
-}
-
 /* "/api/v1/x/N" for JSON clients, "/x/N" for pages. */
 static inline const char *
 record_path(struct cpa_ctx *ctx, const char *what, const char *id)

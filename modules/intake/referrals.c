@@ -266,7 +266,7 @@ new_model(struct cpa_ctx *ctx, const struct cpa_input *in, long long su_id)
 	PGresult *r;
 
 	params[0] = in != NULL ? cpa_value_or_null(&in->values[RF_TEAM]) : NULL;
-	params[1] = id_text(ctx, su_id);
+	params[1] = cpa_id_param(ctx->arena, su_id);
 	r = cpa_db_exec(ctx, &q_new_form, params);
 	if (r == NULL || (teams = cpa_db_json(ctx->arena, r, 0, "teams")) == NULL) {
 		cpa_error_rc(ctx, r == NULL ? ctx->db_rc : CPA_ERR);
@@ -301,13 +301,9 @@ referral_new_page(struct cpa_ctx *ctx)
 {
 	struct cpa_input in;
 	json_t *m;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, new_fields, CPA_NFIELDS(new_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, new_fields, CPA_NFIELDS(new_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	cpa_db_begin(ctx);
 	m = new_model(ctx, NULL, in.values[NF_SU].present ? in.values[NF_SU].num : 0);
 	if (m == NULL)
@@ -353,14 +349,10 @@ referral_create(struct cpa_ctx *ctx)
 	struct cpa_input in;
 	json_t *model;
 	PGresult *r = NULL;
-	int rc, attempt;
+	int attempt;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, create_fields,
-	    CPA_NFIELDS(create_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, create_fields, CPA_NFIELDS(create_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	/* The header wins over the form field; both are held to 8..100. */
 	if (hdr != NULL) {
 		size_t n = strlen(hdr);
@@ -459,13 +451,9 @@ referral_list(struct cpa_ctx *ctx)
 	struct cpa_input in;
 	json_t *referrals, *teams, *m;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, list_fields, CPA_NFIELDS(list_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, list_fields, CPA_NFIELDS(list_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		cpa_render_invalid(ctx, NULL, NULL, &in);
 		return CPA_OK;
@@ -512,7 +500,7 @@ referral_fetch(struct cpa_ctx *ctx, long long id, PGresult **res)
 		cpa_not_found(ctx, "referral", cpa_param(&ctx->req, "id"));
 		return NULL;
 	}
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	r = cpa_db_exec(ctx, &q_show, params);
 	if (r == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
@@ -628,13 +616,9 @@ referral_decide(struct cpa_ctx *ctx)
 	const char *params[6], *decision;
 	struct cpa_input in;
 	PGresult *r;
-	int rc;
 
-	rc = cpa_input_parse(ctx->arena, &ctx->req, decide_fields, CPA_NFIELDS(decide_fields), &in);
-	if (rc != CPA_OK) {
-		cpa_error(ctx, rc, NULL);
+	if (cpa_input_read(ctx, decide_fields, CPA_NFIELDS(decide_fields), &in) != CPA_OK)
 		return CPA_OK;
-	}
 	decision = in.values[DF_DECISION].present ? in.values[DF_DECISION].str : "";
 	if (strcmp(decision, "signpost") == 0 && !in.values[DF_SIGNPOST].present)
 		input_error(&in, DF_SIGNPOST, "Enter where they were signposted to");
@@ -647,7 +631,7 @@ referral_decide(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 
-	params[0] = id_text(ctx, id);
+	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = decision;
 	params[2] = in.values[DF_REASON].str;
 	params[3] = strcmp(decision, "signpost") == 0 ?
