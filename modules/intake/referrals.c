@@ -186,16 +186,14 @@ static const struct cpa_stmt q_decide = {
 	"  FROM referral r WHERE r.id = $1::bigint FOR UPDATE),"
 	" chk AS (SELECT r0.*,"
 	"  $2::text <> 'accept' OR $5::text = ANY (s.episode_levels) AS level_ok,"
-	"  $2::text <> 'accept' OR EXISTS (SELECT 1 FROM staff_role sr"
-	"   JOIN staff st ON st.id = sr.staff_id AND st.active"
-	"   WHERE sr.staff_id = $6::bigint AND sr.role = 'coordinator'"
-	"   AND sr.site_id = t.site_id AND (sr.district_id IS NULL OR sr.district_id = t.district_id)"
-	"   AND (sr.team_id IS NULL OR sr.team_id = t.id)) AS coordinator_ok,"
+	"  EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = r0.team_id"
+	"   AND m.role IN " CLINICAL_ROLES_SQL ") AS team_ok,"
+	"  $2::text <> 'accept' OR " COORDINATOR_COVERS("$6::bigint", "t") " AS coordinator_ok,"
 	"  $2::text <> 'accept' OR NOT EXISTS (SELECT 1 FROM episode oe"
 	"   WHERE oe.service_user_id = r0.service_user_id AND oe.team_id = r0.team_id"
 	"   AND oe.ended_at IS NULL) AS no_open_episode"
 	"  FROM r0 JOIN site s ON s.id = r0.site_id JOIN team t ON t.id = r0.team_id),"
-	" go AS (SELECT * FROM chk WHERE status = 'awaiting_triage' AND level_ok"
+	" go AS (SELECT * FROM chk WHERE team_ok AND status = 'awaiting_triage' AND level_ok"
 	"  AND coordinator_ok AND no_open_episode),"
 	" ep AS (INSERT INTO episode (site_id, service_user_id, team_id, referral_id, level,"
 	"  coordinator_id) SELECT go.site_id, go.service_user_id, go.team_id, go.id, $5::text,"
@@ -211,7 +209,7 @@ static const struct cpa_stmt q_decide = {
 	"  signposted_to = $4::text, episode_id = (SELECT ep.id FROM ep)"
 	"  FROM go WHERE u.id = go.id AND ($2::text <> 'accept' OR EXISTS (SELECT 1 FROM ep))"
 	"  RETURNING u.*)"
-	" SELECT chk.status, chk.level_ok, chk.coordinator_ok, chk.no_open_episode,"
+	" SELECT chk.team_ok, chk.status, chk.level_ok, chk.coordinator_ok, chk.no_open_episode,"
 	" chk.site_id, chk.service_user_id, r.id AS decided, e.id AS episode_id,"
 	" CASE WHEN r.id IS NOT NULL THEN json_build_object(" REFERRAL_FIELDS ") END AS referral,"
 	" CASE WHEN e.id IS NOT NULL THEN " EPISODE_JSON " END AS episode"
@@ -651,6 +649,16 @@ referral_decide(struct cpa_ctx *ctx)
 	}
 	if (PQntuples(r) == 0) {
 		cpa_not_found(ctx, "referral", params[0]);
+		return CPA_OK;
+	}
+	if (strcmp(cpa_db_get(r, 0, "team_ok"), "t") != 0) {
+		/* Triage belongs to the team the referral was made to. */
+		cpa_audit(ctx, "access_denied", "referral", params[0],
+		    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
+		    "decision for a team the caller does not work in");
+		(void)cpa_db_commit(ctx);
+		cpa_error(ctx, 403, "Only staff of the team this referral was made to "
+		    "can decide it");
 		return CPA_OK;
 	}
 	if (strcmp(cpa_db_get(r, 0, "status"), "awaiting_triage") != 0) {

@@ -127,3 +127,26 @@ def test_coordinator_sees_only_their_own_caseload(staff, coord2, db):
         assert not theirs & set(ids_of(json_of(r)["caseload"], "episode_id"))
     else:
         assert r.status_code == 403, describe(r)
+
+
+def test_only_the_referred_teams_staff_may_triage(make_team_staff, signin, staff,
+                                                  teams, refer, db, audit):
+    """A coordinator of another team at the same site sees the referral's
+    site but may not decide it: 403, audited, and the referral still waits."""
+    other = make_team_staff("moorland", "coordinator", teams["north_moorland_cmht"])
+    c = signin(other["username"], other["password"])
+    made = refer(staff("coord.north"), teams["north_riverside_cmht"]["id"])
+    rid = made["referral"]["id"]
+    mark = audit.mark()
+    r = c.post(f"/api/v1/referrals/{rid}/decision",
+               json={"decision": "decline", "reason": "Not for us"})
+    assert r.status_code == 403, describe(r)
+    assert db.scalar("SELECT status FROM referral WHERE id = %s", (rid,)) == \
+        "awaiting_triage"
+    rows = audit.since(mark, action="access_denied", entity_type="referral",
+                       entity_id=str(rid))
+    assert [row["username"] for row in rows] == [other["username"]], rows
+    # The referral's own team may.
+    r = staff("tm.north").post(f"/api/v1/referrals/{rid}/decision",
+                               json={"decision": "decline", "reason": "Not for us"})
+    assert r.status_code == 200, describe(r)
