@@ -232,7 +232,7 @@ CREATE POLICY episode_transfer_update ON episode_transfer FOR UPDATE
 GRANT SELECT, INSERT, UPDATE ON service_user, referral, episode,
 	coordinator_assignment, episode_transfer TO cpa_app;
 GRANT SELECT, INSERT ON episode_event TO cpa_app;
-GRANT SELECT ON my_team TO cpa_app;
+GRANT SELECT ON my_team TO cpa_app, cpa_auth;
 
 -- ------------------------------------------------- cross-site transfers
 
@@ -241,10 +241,21 @@ GRANT SELECT ON my_team TO cpa_app;
 -- bypasses row-level security) checks that the caller may act for the
 -- receiving team, copies the person to the receiving site (or finds them
 -- there by NHS number), closes the old episode and opens the new one.
--- Returns the new episode's id, or NULL when the transfer is not pending or
--- not addressed to one of the caller's sites.
+-- The caller checks the level and the coordinator first, to answer with
+-- the field at fault; the checks here are the backstop.  my_team is
+-- security_invoker, but it filters by cpa_user_id(), so run as cpa_auth it
+-- still means the caller's teams.
+-- Returns the new episode and, for the sending site's audit row, the
+-- person and site of the episode that was closed; all NULL when the
+-- transfer is not pending, not addressed to a team of the caller's sites
+-- that the caller covers with a clinical role, the level is not one the
+-- receiving site uses, the coordinator is not an active coordinator of
+-- the receiving team, or the episode is no longer open.
+CREATE TYPE intake_transfer_accepted AS (new_episode_id bigint,
+	old_service_user_id bigint, old_site_id bigint);
+
 CREATE FUNCTION intake_accept_transfer(p_transfer_id bigint, p_level text,
-	p_coordinator_id bigint, p_reason text) RETURNS bigint
+	p_coordinator_id bigint, p_reason text) RETURNS intake_transfer_accepted
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
@@ -255,15 +266,32 @@ DECLARE
 	new_su bigint;
 	new_ep bigint;
 	me bigint := cpa_user_id();
+	res intake_transfer_accepted;
 BEGIN
-	SELECT * INTO t FROM episode_transfer
-		WHERE id = p_transfer_id AND status = 'pending'
-		AND to_site_id = ANY (cpa_site_ids())
-		FOR UPDATE;
+	SELECT x.* INTO t FROM episode_transfer x
+		JOIN team tt ON tt.id = x.to_team_id
+		JOIN site ts ON ts.id = x.to_site_id
+		WHERE x.id = p_transfer_id AND x.status = 'pending'
+		AND x.to_site_id = ANY (cpa_site_ids())
+		AND EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = x.to_team_id
+			AND m.role IN ('coordinator', 'practitioner', 'team_manager',
+				'district_manager'))
+		AND p_level = ANY (ts.episode_levels)
+		AND EXISTS (SELECT 1 FROM staff_role r JOIN staff rs ON rs.id = r.staff_id
+			AND rs.active WHERE r.staff_id = p_coordinator_id
+			AND r.role = 'coordinator' AND r.site_id = tt.site_id
+			AND (r.district_id IS NULL OR r.district_id = tt.district_id)
+			AND (r.team_id IS NULL OR r.team_id = tt.id))
+		AND EXISTS (SELECT 1 FROM episode oe WHERE oe.id = x.episode_id
+			AND oe.ended_at IS NULL)
+		FOR UPDATE OF x;
 	IF NOT FOUND OR me IS NULL THEN
-		RETURN NULL;
+		RETURN res;
 	END IF;
 	SELECT * INTO e FROM episode WHERE id = t.episode_id FOR UPDATE;
+	IF e.ended_at IS NOT NULL THEN	-- closed while we waited for the lock
+		RETURN res;
+	END IF;
 	SELECT * INTO su FROM service_user WHERE id = e.service_user_id;
 
 	IF t.to_site_id = t.site_id THEN
@@ -305,7 +333,8 @@ BEGIN
 	UPDATE episode_transfer SET status = 'accepted', decided_by = me,
 		decided_at = now(), decision_reason = p_reason, new_episode_id = new_ep
 		WHERE id = t.id;
-	RETURN new_ep;
+	res := ROW(new_ep, e.service_user_id, e.site_id);
+	RETURN res;
 END
 $$;
 
@@ -333,18 +362,19 @@ $$;
 
 -- Pending transfers into the caller's sites, with what the receiving team
 -- needs to decide: who the person is and where they come from.  The
--- sending site's rows stay hidden otherwise.
+-- sending site's rows stay hidden otherwise.  from_service_user_id (the
+-- person's id at the sending site) is for audit rows only, never shown.
 CREATE FUNCTION intake_incoming_transfers() RETURNS TABLE (transfer_id bigint,
 	to_team_id bigint, to_site_id bigint, from_team_name text, from_site_name text,
 	reason text, requested_at timestamptz, requested_by_name text,
 	nhs_number text, given_name text, family_name text, date_of_birth date,
-	level text)
+	level text, from_service_user_id bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 	SELECT x.id, x.to_team_id, x.to_site_id, ft.name, fs.name, x.reason,
 		x.requested_at, st.display_name, su.nhs_number, su.given_name,
-		su.family_name, su.date_of_birth, e.level
+		su.family_name, su.date_of_birth, e.level, su.id
 	FROM episode_transfer x
 	JOIN episode e ON e.id = x.episode_id
 	JOIN service_user su ON su.id = e.service_user_id

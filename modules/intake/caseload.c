@@ -5,7 +5,8 @@
  * manage, its coordinators with the size of each one's caseload there and
  * the team's open episodes, and may open any of those coordinators'
  * lists (limited to the teams the manager covers).  One statement answers
- * the page, counting with GROUP BY.
+ * the page, counting with GROUP BY; the read is audited, naming whose
+ * caseload it was.
  */
 #include <string.h>
 
@@ -67,7 +68,7 @@ caseload_show(struct cpa_ctx *ctx)
 	const struct cpa_session *s = ctx->session;
 	long long target = s->user_id;
 	int manager = cpa_session_has_role(s, CPA_ROLES_MANAGER, 0), other;
-	const char *params[3], *covered;
+	const char *params[3], *covered, *name;
 	json_t *caseload, *teams, *who, *m;
 	struct cpa_input in;
 	PGresult *r;
@@ -108,16 +109,23 @@ caseload_show(struct cpa_ctx *ctx)
 	caseload = cpa_db_json(ctx->arena, r, 0, "caseload");
 	teams = cpa_db_json(ctx->arena, r, 0, "teams");
 	who = cpa_db_json(ctx->arena, r, 0, "coordinator");
-	if (caseload == NULL || teams == NULL || cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, caseload == NULL || teams == NULL ? CPA_ERR : ctx->db_rc);
+	if (caseload == NULL || teams == NULL) {
+		cpa_error_rc(ctx, CPA_ERR);
+		return CPA_OK;
+	}
+	cpa_audit(ctx, "read", "caseload", params[0], 0, 0, cpa_sprintf(ctx->arena,
+	    "%zu open episodes, %zu teams", json_array_size(caseload),
+	    json_array_size(teams)));
+	if (cpa_db_commit(ctx) != CPA_OK) {
+		cpa_error_rc(ctx, ctx->db_rc);
 		return CPA_OK;
 	}
 	m = json_pack("{s:O,s:O,s:O}", "caseload", caseload, "teams", teams,
 	    "coordinator", who != NULL ? who : json_null());
 	if (!ctx->req.wants_json) {
-		json_object_set_new(m, "title", json_string(other ? cpa_sprintf(ctx->arena,
-		    "Caseload: %s", json_string_value(json_object_get(who, "display_name"))) :
-		    "My caseload"));
+		name = json_string_value(json_object_get(who, "display_name"));
+		json_object_set_new(m, "title", json_string(!other ? "My caseload" :
+		    name != NULL ? cpa_sprintf(ctx->arena, "Caseload: %s", name) : "Caseload"));
 		json_object_set_new(m, "own", json_boolean(!other));
 		json_object_set_new(m, "manager", json_boolean(manager));
 		episode_view(m);

@@ -228,9 +228,13 @@ static const struct cpa_stmt q_transfer_request = {
 	" AND EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = x.to_team_id" \
 	"   AND m.role IN " CLINICAL_ROLES_SQL ")"
 
-/* $1 transfer, $2 level, $3 coordinator, $4 reason.  intake_accept_transfer()
- * (002_intake.sql) does the work and returns the new episode, or NULL when
- * someone decided the transfer first. */
+/* $1 transfer, $2 level, $3 coordinator, $4 reason.  The checks here name
+ * the field at fault; intake_accept_transfer() (002_intake.sql) makes them
+ * again, does the work and returns the new episode with the person and
+ * site of the episode it closed (the sending side, which row-level
+ * security hides from a receiving site elsewhere), or NULLs when the
+ * transfer, its episode or the coordinator changed first.  acc is
+ * materialised so the function runs once. */
 static const struct cpa_stmt q_transfer_accept = {
 	"intake_transfer_accept",
 	"WITH x AS (" TRANSFER_TO_ME "),"
@@ -239,16 +243,21 @@ static const struct cpa_stmt q_transfer_accept = {
 	"    AND $2::text = ANY (s.episode_levels)) THEN 'level'"
 	"  WHEN NOT EXISTS (SELECT 1 FROM team t WHERE t.id = x.to_team_id"
 	"    AND " COORDINATOR_COVERS("$3::bigint", "t") ") THEN 'coordinator'"
-	"  END AS problem FROM x)"
-	" SELECT chk.problem, CASE WHEN chk.problem IS NULL THEN"
-	" intake_accept_transfer(chk.id, $2::text, $3::bigint, $4::text) END AS new_episode_id"
-	" FROM chk",
+	"  END AS problem FROM x),"
+	" acc AS MATERIALIZED (SELECT chk.problem, CASE WHEN chk.problem IS NULL THEN"
+	"  intake_accept_transfer(chk.id, $2::text, $3::bigint, $4::text) END AS a FROM chk)"
+	" SELECT acc.problem, (acc.a).new_episode_id,"
+	" (acc.a).old_service_user_id AS from_service_user_id,"
+	" (acc.a).old_site_id AS from_site_id FROM acc",
 	4
 };
 
 /* $1 transfer, $2 reason.  The declined event goes on the episode only when
  * it is at one of the caller's sites (row-level security keeps the other
- * site's history out of reach); the transfer row records who and why. */
+ * site's history out of reach); the transfer row records who and why.
+ * The person at the sending site, for the audit row there, comes from
+ * intake_incoming_transfers(), which runs on this statement's snapshot:
+ * the transfer is still pending in it. */
 static const struct cpa_stmt q_transfer_decline = {
 	"intake_transfer_decline",
 	"WITH x AS (" TRANSFER_TO_ME "),"
@@ -262,8 +271,8 @@ static const struct cpa_stmt q_transfer_decline = {
 	" SELECT CASE WHEN x.status <> 'pending' THEN 'not_pending' END AS problem,"
 	" d.id IS NOT NULL AS done, x.site_id AS from_site_id, x.to_site_id,"
 	" x.episode_id AS from_episode_id,"
-	" (SELECT o.service_user_id FROM episode o WHERE o.id = x.episode_id)"
-	"   AS from_service_user_id,"
+	" (SELECT i.from_service_user_id FROM intake_incoming_transfers() i"
+	"   WHERE i.transfer_id = x.id) AS from_service_user_id,"
 	" CASE WHEN d.id IS NOT NULL THEN " TRANSFER_JSON("d") " END AS transfer"
 	" FROM x LEFT JOIN d ON true LEFT JOIN trust_teams() tt ON tt.team_id = x.to_team_id",
 	2
@@ -272,10 +281,8 @@ static const struct cpa_stmt q_transfer_decline = {
 /* After an accept: the transfer and the episode it opened. */
 static const struct cpa_stmt q_transfer_result = {
 	"intake_transfer_result",
-	"SELECT " TRANSFER_JSON("x") " AS transfer, x.site_id AS from_site_id,"
+	"SELECT " TRANSFER_JSON("x") " AS transfer,"
 	" x.episode_id AS from_episode_id, x.to_site_id, e.service_user_id,"
-	" (SELECT o.service_user_id FROM episode o WHERE o.id = x.episode_id)"
-	"   AS from_service_user_id,"
 	" CASE WHEN e.id IS NOT NULL THEN " EPISODE_JSON("episode_event",
 	"coordinator_assignment") " END AS episode"
 	" FROM episode_transfer x LEFT JOIN trust_teams() tt ON tt.team_id = x.to_team_id"
@@ -394,6 +401,8 @@ static const struct problem {
 	{ "open_episode", 409, NULL,
 	    "This person already has an open episode with the receiving team" },
 	{ "not_pending", 409, NULL, "This transfer has already been decided" },
+	{ "changed", 409, NULL,
+	    "This transfer or its episode changed while you decided: look at it again" },
 	{ "level", 422, "level", "Select a level of care this site uses" },
 	{ "same_level", 422, "level", "The episode is already at that level" },
 	{ "coordinator", 422, "coordinator_id", "Select a care coordinator of the team" },
@@ -755,7 +764,7 @@ transfers_page_marks(json_t *m)
 static json_t *
 episode_model(struct cpa_ctx *ctx, long long id)
 {
-	const char *params[2];
+	const char *params[2], *given, *family;
 	json_t *episode, *choices, *m, *reasons, *su;
 	PGresult *r;
 	size_t i;
@@ -787,9 +796,10 @@ episode_model(struct cpa_ctx *ctx, long long id)
 		    end_reason_codes[i], "label", label_of("end_reason", end_reason_codes[i])));
 	json_object_set_new(m, "end_reasons", reasons);
 	su = json_object_get(episode, "service_user");
-	json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena,
-	    "CPA episode: %s %s", json_string_value(json_object_get(su, "given_name")),
-	    json_string_value(json_object_get(su, "family_name")))));
+	given = json_string_value(json_object_get(su, "given_name"));
+	family = json_string_value(json_object_get(su, "family_name"));
+	json_object_set_new(m, "title", json_string(given != NULL && family != NULL ?
+	    cpa_sprintf(ctx->arena, "CPA episode: %s %s", given, family) : "CPA episode"));
 	return m;
 }
 
@@ -983,8 +993,9 @@ episode_transfer(struct cpa_ctx *ctx)
 
 /* ----------------------------------------------------------- transfers */
 
-/* The transfers page's model (for JSON, the answer).  NULL when the
- * response is written. */
+/* The transfers page's model (for JSON, the answer).  Queues the "read"
+ * audit row (it shows people's names, NHS numbers and dates of birth).
+ * NULL when the response is written. */
 static json_t *
 transfers_model(struct cpa_ctx *ctx)
 {
@@ -1002,6 +1013,9 @@ transfers_model(struct cpa_ctx *ctx)
 		cpa_error(ctx, 500, NULL);
 		return NULL;
 	}
+	cpa_audit(ctx, "read", "episode_transfer", NULL, 0, 0, cpa_sprintf(ctx->arena,
+	    "%zu incoming, %zu outgoing", json_array_size(incoming),
+	    json_array_size(outgoing)));
 	return json_pack("{s:s,s:O,s:O}", "title", "Transfers", "incoming", incoming,
 	    "outgoing", outgoing);
 }
@@ -1097,11 +1111,13 @@ transfer_refused(struct cpa_ctx *ctx, long long id, const struct cpa_input *in,
 /* Accept: intake_accept_transfer() closes the old episode and opens the
  * new one; a second statement reads them back.  Audited at the receiving
  * site (the person's record there) and, across sites, at the sending site
- * (whose person the receiving side cannot see). */
+ * with the person there (whom the receiving side cannot see: the function
+ * names them). */
 static void
 transfer_accept(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 {
 	const char *params[4], *code;
+	long long from_su, from_site;
 	json_t *transfer, *episode;
 	PGresult *r;
 
@@ -1124,11 +1140,13 @@ transfer_accept(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 	}
 	code = cpa_db_get(r, 0, "problem");
 	if (code == NULL && cpa_db_get(r, 0, "new_episode_id") == NULL)
-		code = "not_pending";
+		code = "changed";
 	if (code != NULL) {
 		transfer_refused(ctx, id, in, code);
 		return;
 	}
+	from_su = cpa_db_ll(r, 0, "from_service_user_id");
+	from_site = cpa_db_ll(r, 0, "from_site_id");
 	if ((r = cpa_db_exec(ctx, &q_transfer_result, params)) == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
 		return;
@@ -1144,10 +1162,9 @@ transfer_accept(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 	    cpa_sprintf(ctx->arena, "episode %s -> episode %lld",
 	    cpa_db_get(r, 0, "from_episode_id"),
 	    (long long)json_integer_value(json_object_get(episode, "id"))));
-	if (cpa_db_ll(r, 0, "from_site_id") != cpa_db_ll(r, 0, "to_site_id"))
+	if (from_site != cpa_db_ll(r, 0, "to_site_id"))
 		cpa_audit(ctx, "transfer_accepted", "episode",
-		    cpa_db_get(r, 0, "from_episode_id"),
-		    cpa_db_ll(r, 0, "from_service_user_id"), cpa_db_ll(r, 0, "from_site_id"),
+		    cpa_db_get(r, 0, "from_episode_id"), from_su, from_site,
 		    cpa_sprintf(ctx->arena, "transfer %s", params[0]));
 	if (cpa_db_commit(ctx) != CPA_OK) {
 		cpa_error_rc(ctx, ctx->db_rc);
@@ -1162,10 +1179,14 @@ transfer_accept(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 	    "episode", episode));
 }
 
+/* Decline: audited like an accept, at the receiving site (with the person
+ * only when the sending site is the same) and, across sites, at the
+ * sending site with the person there. */
 static void
 transfer_decline(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 {
 	const char *params[2], *code;
+	long long from_su, from_site, to_site;
 	json_t *transfer;
 	PGresult *r;
 
@@ -1188,9 +1209,16 @@ transfer_decline(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 		cpa_error(ctx, 500, NULL);
 		return;
 	}
+	from_su = cpa_db_ll(r, 0, "from_service_user_id");
+	from_site = cpa_db_ll(r, 0, "from_site_id");
+	to_site = cpa_db_ll(r, 0, "to_site_id");
 	cpa_audit(ctx, "transfer_declined", "episode_transfer", params[0],
-	    cpa_db_ll(r, 0, "from_service_user_id"), cpa_db_ll(r, 0, "to_site_id"),
+	    from_site == to_site ? from_su : 0, to_site,
 	    cpa_sprintf(ctx->arena, "episode %s", cpa_db_get(r, 0, "from_episode_id")));
+	if (from_site != to_site)
+		cpa_audit(ctx, "transfer_declined", "episode",
+		    cpa_db_get(r, 0, "from_episode_id"), from_su, from_site,
+		    cpa_sprintf(ctx->arena, "transfer %s", params[0]));
 	if (cpa_db_commit(ctx) != CPA_OK) {
 		cpa_error_rc(ctx, ctx->db_rc);
 		return;
@@ -1248,9 +1276,12 @@ team_list(struct cpa_ctx *ctx)
 
 	cpa_db_begin(ctx);
 	r = cpa_db_exec(ctx, &q_teams, NULL);
-	if (r == NULL || (teams = cpa_db_json(ctx->arena, r, 0, "teams")) == NULL ||
-	    cpa_db_commit(ctx) != CPA_OK) {
+	if (r == NULL || (teams = cpa_db_json(ctx->arena, r, 0, "teams")) == NULL) {
 		cpa_error_rc(ctx, r == NULL ? ctx->db_rc : CPA_ERR);
+		return CPA_OK;
+	}
+	if (cpa_db_commit(ctx) != CPA_OK) {
+		cpa_error_rc(ctx, ctx->db_rc);
 		return CPA_OK;
 	}
 	cpa_render(ctx, 200, NULL, json_pack("{s:O}", "teams", teams));

@@ -262,7 +262,9 @@ person_show(struct cpa_ctx *ctx)
 
 /* A refused edit: nothing is kept.  The record page again with the errors
  * and what was typed (status), or JSON; either way only after making sure
- * the caller may see the record, so another site's id stays a 404. */
+ * the caller may see the record, so another site's id stays a 404.  A
+ * stale edit shows the current record (current), so it is audited as a
+ * read, and nothing is shown unless that row is committed. */
 static void
 update_refused(struct cpa_ctx *ctx, long long id, struct cpa_input *in, int status,
     json_t *current)
@@ -284,7 +286,13 @@ update_refused(struct cpa_ctx *ctx, long long id, struct cpa_input *in, int stat
 			cpa_not_found(ctx, "service_user", cpa_param(&ctx->req, "id"));
 			return;
 		}
-		(void)cpa_db_commit(ctx);
+		if (current != NULL)
+			cpa_audit(ctx, "read", "service_user", params[0], id,
+			    cpa_db_ll(r, 0, "site_id"), "stale edit");
+		if (cpa_db_commit(ctx) != CPA_OK) {
+			cpa_error_rc(ctx, ctx->db_rc);
+			return;
+		}
 		if (current != NULL) {
 			cpa_render(ctx, status, NULL, json_pack("{s:s,s:O}", "error",
 			    "Someone else changed this record since you opened it. "
@@ -298,7 +306,10 @@ update_refused(struct cpa_ctx *ctx, long long id, struct cpa_input *in, int stat
 	}
 	if ((r = person_fetch(ctx, id)) == NULL)
 		return;
-	(void)cpa_db_commit(ctx);
+	if (cpa_db_commit(ctx) != CPA_OK) {
+		cpa_error_rc(ctx, ctx->db_rc);
+		return;
+	}
 	if (current != NULL) {
 		json_t *m = detail_model(ctx, r, current, NULL);
 

@@ -249,6 +249,25 @@ static const struct cpa_field decide_fields[] = {
 	{ "coordinator_id", "Care coordinator", CPA_FT_ID, 0, 0, 0, NULL },
 };
 
+/* The ids of the possible duplicates in r's column possible_duplicates as
+ * "12,15" (arena memory), or NULL when there are none: audit details
+ * record whom an answer showed. */
+static const char *
+duplicate_ids(struct cpa_ctx *ctx, const PGresult *r)
+{
+	json_t *list = cpa_db_json(ctx->arena, r, 0, "possible_duplicates"), *d;
+	struct cpa_buf b;
+	size_t i;
+
+	if (json_array_size(list) == 0)
+		return NULL;
+	cpa_buf_init(&b, ctx->arena);
+	json_array_foreach(list, i, d)
+		cpa_buf_printf(&b, "%s%lld", i > 0 ? "," : "",
+		    (long long)json_integer_value(json_object_get(d, "id")));
+	return b.data;
+}
+
 /* ------------------------------------------------------------ the form */
 
 /* The referral form's model: the caller's teams, sources and urgencies
@@ -335,7 +354,11 @@ create_invalid(struct cpa_ctx *ctx, struct cpa_input *in)
 		m = new_model(ctx, in, in->values[RF_SU].present ? in->values[RF_SU].num : 0);
 		if (m == NULL)
 			return;
-		(void)cpa_db_commit(ctx);
+		if (cpa_db_commit(ctx) != CPA_OK) {
+			json_decref(m);
+			cpa_error_rc(ctx, ctx->db_rc);
+			return;
+		}
 	}
 	cpa_render_invalid(ctx, "referral_new", m, in);
 }
@@ -343,11 +366,11 @@ create_invalid(struct cpa_ctx *ctx, struct cpa_input *in)
 int
 referral_create(struct cpa_ctx *ctx)
 {
-	const char *params[20], *hdr = ctx->req.idempotency_key;
+	const char *params[20], *hdr = ctx->req.idempotency_key, *detail, *dups;
 	struct cpa_input in;
 	json_t *model;
 	PGresult *r = NULL;
-	int attempt;
+	int attempt, replay;
 
 	if (cpa_input_read(ctx, create_fields, CPA_NFIELDS(create_fields), &in) != CPA_OK)
 		return CPA_OK;
@@ -403,16 +426,15 @@ referral_create(struct cpa_ctx *ctx)
 		create_invalid(ctx, &in);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "replay"), "t") == 0)
-		cpa_audit(ctx, "read", "referral", cpa_db_get(r, 0, "id"),
-		    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
-		    "repeated submission");
-	else
-		cpa_audit(ctx, "create", "referral", cpa_db_get(r, 0, "id"),
-		    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
-		    strcmp(cpa_db_get(r, 0, "new_person"), "t") == 0 ? "new person" :
-		    strcmp(cpa_db_get(r, 0, "matched_existing"), "t") == 0 ?
-		    "existing person, matched by NHS number" : "existing person");
+	replay = strcmp(cpa_db_get(r, 0, "replay"), "t") == 0;
+	detail = replay ? "repeated submission" :
+	    strcmp(cpa_db_get(r, 0, "new_person"), "t") == 0 ? "new person" :
+	    strcmp(cpa_db_get(r, 0, "matched_existing"), "t") == 0 ?
+	    "existing person, matched by NHS number" : "existing person";
+	if ((dups = duplicate_ids(ctx, r)) != NULL)
+		detail = cpa_sprintf(ctx->arena, "%s; possible duplicates: %s", detail, dups);
+	cpa_audit(ctx, replay ? "read" : "create", "referral", cpa_db_get(r, 0, "id"),
+	    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"), detail);
 	if (cpa_db_commit(ctx) != CPA_OK) {
 		cpa_error_rc(ctx, ctx->db_rc);
 		return CPA_OK;
@@ -426,7 +448,7 @@ referral_create(struct cpa_ctx *ctx)
 		cpa_error(ctx, 500, NULL);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "replay"), "t") == 0) {
+	if (replay) {
 		if (!ctx->req.wants_json) {
 			json_decref(model);
 			cpa_redirect(ctx, record_path(ctx, "referrals", cpa_db_get(r, 0, "id")));
@@ -453,7 +475,10 @@ referral_list(struct cpa_ctx *ctx)
 	if (cpa_input_read(ctx, list_fields, CPA_NFIELDS(list_fields), &in) != CPA_OK)
 		return CPA_OK;
 	if (in.nerrors > 0) {
-		cpa_render_invalid(ctx, NULL, NULL, &in);
+		if (ctx->req.wants_json)
+			cpa_render_invalid(ctx, NULL, NULL, &in);
+		else
+			cpa_error(ctx, 422, in.errors[0].message);
 		return CPA_OK;
 	}
 	params[0] = in.values[LF_STATUS].present ? in.values[LF_STATUS].str : "awaiting_triage";
@@ -486,12 +511,13 @@ referral_list(struct cpa_ctx *ctx)
 
 /* ---------------------------------------------------------- one referral */
 
-/* Read one referral for its page (audited).  NULL with the response
- * written (404 for ids outside the caller's sites).  *res gets the row. */
+/* Read one referral for its page (audited, with the possible duplicates
+ * the page shows).  NULL with the response written (404 for ids outside
+ * the caller's sites).  *res gets the row. */
 static json_t *
 referral_fetch(struct cpa_ctx *ctx, long long id, PGresult **res)
 {
-	const char *params[1];
+	const char *params[1], *dups;
 	PGresult *r;
 
 	if (id == 0) {
@@ -508,8 +534,10 @@ referral_fetch(struct cpa_ctx *ctx, long long id, PGresult **res)
 		cpa_not_found(ctx, "referral", params[0]);
 		return NULL;
 	}
+	dups = ctx->req.wants_json ? NULL : duplicate_ids(ctx, r);
 	cpa_audit(ctx, "read", "referral", params[0], cpa_db_ll(r, 0, "service_user_id"),
-	    cpa_db_ll(r, 0, "site_id"), NULL);
+	    cpa_db_ll(r, 0, "site_id"), dups != NULL ? cpa_sprintf(ctx->arena,
+	    "possible duplicates: %s", dups) : NULL);
 	*res = r;
 	return cpa_db_json(ctx->arena, r, 0, "referral");
 }
@@ -592,7 +620,10 @@ decide_invalid(struct cpa_ctx *ctx, long long id, struct cpa_input *in)
 	cpa_db_begin(ctx);
 	if (referral_fetch(ctx, id, &r) == NULL)
 		return;
-	(void)cpa_db_commit(ctx);
+	if (cpa_db_commit(ctx) != CPA_OK) {
+		cpa_error_rc(ctx, ctx->db_rc);
+		return;
+	}
 	cpa_render_invalid(ctx, "referral_detail", ctx->req.wants_json ? NULL :
 	    detail_model(ctx, r, in), in);
 }

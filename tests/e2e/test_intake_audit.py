@@ -6,7 +6,8 @@ values."""
 
 import pytest
 
-from cpa_e2e import describe, json_of, parse_ts
+from cpa_e2e import (HTML, describe, ids_of, json_of, new_dob, parse_ts,
+                     unique_family_name)
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +160,74 @@ def test_others_may_not_list_the_trail(username, staff, record, audit):
     assert "events" not in json_of(r)
     assert not [row for row in rows_for(audit, mark, record, username)
                 if row["action"] != "access_denied"]
+
+
+def test_reading_a_caseload_is_audited(staff, audit):
+    c = staff("coord.north")
+    mark = audit.mark()
+    r = c.get("/api/v1/caseload")
+    assert r.status_code == 200, describe(r)
+    body = json_of(r)
+    rows = audit.since(mark, username="coord.north", action="read",
+                       entity_type="caseload")
+    assert len(rows) == 1, rows
+    assert rows[0]["entity_id"] == str(c.user["id"])
+    assert rows[0]["detail"] == \
+        f"{len(body['caseload'])} open episodes, {len(body['teams'])} teams"
+
+    # A manager's look at a coordinator's list names that coordinator.
+    tm = staff("tm.north")
+    mark = audit.mark()
+    r = tm.get(f"/api/v1/caseload?coordinator_id={c.user['id']}")
+    assert r.status_code == 200, describe(r)
+    rows = audit.since(mark, username="tm.north", action="read",
+                       entity_type="caseload")
+    assert len(rows) == 1, rows
+    assert rows[0]["entity_id"] == str(c.user["id"])
+    assert str(len(json_of(r)["caseload"])) + " open episodes" in rows[0]["detail"]
+
+
+def test_a_stale_edit_shows_the_record_audited(staff, teams, refer, audit):
+    c = staff("coord.north")
+    su = refer(c, teams["north_riverside_cmht"]["id"])["service_user"]
+    r = c.put(f"/api/v1/service-users/{su['id']}",
+              json={"phone": "0113 496 0505", "version": su["version"]})
+    assert r.status_code == 200, describe(r)
+    mark = audit.mark()
+    r = staff("tm.north").put(f"/api/v1/service-users/{su['id']}",
+                              json={"phone": "0113 496 0606",
+                                    "version": su["version"]})
+    assert r.status_code == 409, describe(r)
+    assert json_of(r)["current"]["phone"] == "0113 496 0505"
+    rows = audit.since(mark, username="tm.north", service_user_id=su["id"])
+    assert [(row["action"], row["site_id"]) for row in rows] == \
+        [("read", teams["north_riverside_cmht"]["site_id"])], rows
+
+
+def test_possible_duplicates_shown_are_audited(staff, teams, refer, audit):
+    c = staff("coord.north")
+    team = teams["north_riverside_cmht"]["id"]
+    family, dob = unique_family_name("Eze"), new_dob()
+    first = refer(c, team, person={"given_name": "Chiamaka",
+                                   "family_name": family, "date_of_birth": dob})
+    mark = audit.mark()
+    second = refer(c, team, person={"given_name": "Chiamakah",
+                                    "family_name": family, "date_of_birth": dob})
+    dups = ids_of(second["possible_duplicates"])
+    assert first["service_user"]["id"] in dups, second["possible_duplicates"]
+    listed = "possible duplicates: " + ",".join(str(d) for d in dups)
+    rows = audit.since(mark, username="coord.north", action="create",
+                       entity_type="referral")
+    assert len(rows) == 1, rows
+    assert rows[0]["detail"] == "new person; " + listed
+
+    # The referral page shows them too; the JSON answer does not.
+    referral = second["referral"]["id"]
+    mark = audit.mark()
+    r = c.get(f"/referrals/{referral}", headers=HTML)
+    assert r.status_code == 200, describe(r)
+    r = c.get(f"/api/v1/referrals/{referral}")
+    assert r.status_code == 200, describe(r)
+    rows = audit.since(mark, username="coord.north", action="read",
+                       entity_type="referral", entity_id=referral)
+    assert [row["detail"] for row in rows] == [listed, None], rows

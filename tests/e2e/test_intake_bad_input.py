@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from cpa_e2e import (describe, json_of, new_idempotency_key, referral_body,
-                     unique_reason)
+from cpa_e2e import (HTML, describe, is_html, json_of, new_idempotency_key,
+                     referral_body, unique_reason)
 
 
 def post(c, body, **kw):
@@ -204,3 +204,16 @@ def test_person_edit_fields(staff, teams, refer, db):
         assert field in json_of(r)["errors"], (body, json_of(r))
     assert db.scalar("SELECT version FROM service_user WHERE id = %s",
                      (su["id"],)) == su["version"]
+
+
+@pytest.mark.parametrize("query,field", (("?status=lost", "status"),
+                                         ("?team_id=Riverside", "team_id")))
+def test_bad_queue_filter_422(query, field, staff):
+    c = staff("coord.north")
+    r = c.get("/api/v1/referrals" + query)
+    assert r.status_code == 422, describe(r)
+    assert field in json_of(r)["errors"]
+    # A browser gets a page, not JSON.
+    r = c.get("/referrals" + query, headers=HTML)
+    assert r.status_code == 422, describe(r)
+    assert is_html(r), describe(r)

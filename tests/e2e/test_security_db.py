@@ -164,3 +164,16 @@ def test_no_password_or_token_in_logs(env, client, fresh_addr, make_staff,
             text = f.read().decode("utf-8", "replace")
         for what, value in secrets.items():
             assert value and value not in text, f"{what} found in {path}"
+
+
+def test_database_security_contract_script(env):
+    """sql/test/check_security.sql (roles, forced RLS per site, append-only
+    audit, the definer functions, consistency keys) passes on the test
+    database; it raises on the first broken rule and rolls its writes back."""
+    import subprocess
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "sql", "test",
+                          "check_security.sql")
+    run = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                          os.environ["CPA_PG_SUPER_DSN"], "-f", script],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
