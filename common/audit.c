@@ -75,3 +75,27 @@ cpa_not_found(struct cpa_ctx *ctx, const char *entity, const char *id)
 	}
 	cpa_error(ctx, 404, NULL);
 }
+
+PGresult *
+cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
+    const char *entity)
+{
+	const char *params[1];
+	PGresult *r;
+
+	if (id <= 0) {
+		cpa_not_found(ctx, entity, cpa_param(&ctx->req, "id"));
+		return NULL;
+	}
+	params[0] = cpa_id_param(ctx->arena, id);
+	r = cpa_db_exec(ctx, st, params);
+	if (r == NULL) {
+		cpa_error_rc(ctx, ctx->db_rc);
+		return NULL;
+	}
+	if (PQntuples(r) == 0) {
+		cpa_not_found(ctx, entity, params[0]);
+		return NULL;
+	}
+	return r;
+}

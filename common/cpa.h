@@ -446,6 +446,12 @@ json_t *cpa_db_json(cpa_arena *a, const PGresult *r, int row, const char *col);
 int cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
     const char *entity_id, long long service_user_id, long long site_id,
     const char *detail);
+/* Fetch one record for a handler: run st with the id as its only parameter.
+ * Returns the result (at least one row), or NULL with the response already
+ * written: 404 through cpa_not_found (entity, id) when the id is 0 or no
+ * row is visible, the database's failure otherwise. */
+PGresult *cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
+    const char *entity);
 /* Answer 404 for a record that does not exist or that row-level security
  * hides (another site: the caller cannot tell which), auditing the attempt
  * as access_denied with the entity and id asked for. */

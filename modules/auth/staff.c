@@ -360,24 +360,9 @@ staff_detail_model(struct cpa_ctx *ctx, json_t *staff)
 static json_t *
 staff_fetch(struct cpa_ctx *ctx, long long id)
 {
-	const char *params[1];
-	PGresult *r;
+	PGresult *r = cpa_fetch_one(ctx, &q_staff_one, id, "staff");
 
-	if (id == 0) {
-		cpa_error(ctx, 404, NULL);
-		return NULL;
-	}
-	params[0] = cpa_id_param(ctx->arena, id);
-	r = cpa_db_exec(ctx, &q_staff_one, params);
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "staff", params[0]);
-		return NULL;
-	}
-	return cpa_db_json(ctx->arena, r, 0, "staff");
+	return r != NULL ? cpa_db_json(ctx->arena, r, 0, "staff") : NULL;
 }
 
 int

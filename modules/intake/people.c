@@ -196,25 +196,12 @@ person_keep_required(struct cpa_ctx *ctx, struct cpa_input *in)
 static PGresult *
 person_fetch(struct cpa_ctx *ctx, long long id)
 {
-	const char *params[1];
-	PGresult *r;
+	PGresult *r = cpa_fetch_one(ctx, &q_show, id, "service_user");
 
-	if (id == 0) {
-		cpa_not_found(ctx, "service_user", cpa_param(&ctx->req, "id"));
+	if (r == NULL)
 		return NULL;
-	}
-	params[0] = cpa_id_param(ctx->arena, id);
-	r = cpa_db_exec(ctx, &q_show, params);
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "service_user", params[0]);
-		return NULL;
-	}
-	cpa_audit(ctx, "read", "service_user", params[0], id, cpa_db_ll(r, 0, "site_id"),
-	    NULL);
+	cpa_audit(ctx, "read", "service_user", cpa_id_param(ctx->arena, id), id,
+	    cpa_db_ll(r, 0, "site_id"), NULL);
 	return r;
 }
 

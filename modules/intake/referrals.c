@@ -517,25 +517,14 @@ referral_list(struct cpa_ctx *ctx)
 static json_t *
 referral_fetch(struct cpa_ctx *ctx, long long id, PGresult **res)
 {
-	const char *params[1], *dups;
-	PGresult *r;
+	PGresult *r = cpa_fetch_one(ctx, &q_show, id, "referral");
+	const char *dups;
 
-	if (id == 0) {
-		cpa_not_found(ctx, "referral", cpa_param(&ctx->req, "id"));
+	if (r == NULL)
 		return NULL;
-	}
-	params[0] = cpa_id_param(ctx->arena, id);
-	r = cpa_db_exec(ctx, &q_show, params);
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "referral", params[0]);
-		return NULL;
-	}
 	dups = ctx->req.wants_json ? NULL : duplicate_ids(ctx, r);
-	cpa_audit(ctx, "read", "referral", params[0], cpa_db_ll(r, 0, "service_user_id"),
+	cpa_audit(ctx, "read", "referral", cpa_id_param(ctx->arena, id),
+	    cpa_db_ll(r, 0, "service_user_id"),
 	    cpa_db_ll(r, 0, "site_id"), dups != NULL ? cpa_sprintf(ctx->arena,
 	    "possible duplicates: %s", dups) : NULL);
 	*res = r;
