@@ -10,17 +10,14 @@
 //
 // Needs (set by ./dev test): CPA_BASE_URL, CPA_DEMO_LOGINS (the line of
 // coord.north is used).  Without them the test fails saying so.
+//
+// The set-up shared with the other browser tests is in lib.mjs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { stackFromEnv, launchBrowser, withPage, checkPage, signIn } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const TIMEOUT = 90_000;
 const USERNAME = 'coord.north';
 const TEAM = 'Riverside Community Mental Health Team';
@@ -29,15 +26,6 @@ const NHS_NOT_VALID = 'NHS number is not a valid NHS number';
 let base;		// CPA_BASE_URL without a trailing slash
 let login;		// { username, password } of coord.north
 let browser;
-
-function readLogin(file) {
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const [, username, password] = line.trim().split(/\s+/);
-    if (username === USERNAME && password)
-      return { username, password };
-  }
-  throw new Error(`no line for ${USERNAME} in ${file}`);
-}
 
 // A valid NHS number (modulus 11) and the same with a wrong check digit.
 function nhsNumbers() {
@@ -67,81 +55,14 @@ function uniqueFamilyName() {
 }
 
 before(async () => {
-  if (!process.env.CPA_BASE_URL)
-    throw new Error('CPA_BASE_URL is not set: start the stack and run the ' +
-      'browser test through "./dev test" (or export CPA_BASE_URL and CPA_DEMO_LOGINS)');
-  if (!process.env.CPA_DEMO_LOGINS)
-    throw new Error('CPA_DEMO_LOGINS is not set: it names the demo logins file');
-  base = process.env.CPA_BASE_URL.replace(/\/+$/, '');
-  login = readLogin(process.env.CPA_DEMO_LOGINS);
-  const host = new URL(base).hostname;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-      '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
-      // Nothing but the stack under test may be reached.
-      `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`],
-  });
+  ({ base, login } = stackFromEnv({ username: USERNAME }));
+  browser = await launchBrowser(base);
 });
 
 after(async () => {
   if (browser)
     await browser.close();
 });
-
-// As in signin.test.mjs: a fresh context per test, with the CSP recorder
-// and axe-core added to every document before its own scripts run, and a
-// screenshot in CPA_VAR on failure.
-async function withPage(name, fn) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.addInitScript(() => {
-    window.cpaCspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.cpaCspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`);
-    });
-  });
-  await page.addInitScript({ path: AXE });
-  try {
-    await fn(page);
-  } catch (err) {
-    if (process.env.CPA_VAR)
-      await page.screenshot({ path: path.join(process.env.CPA_VAR,
-        `browser-${name}.png`), fullPage: true }).catch(() => {});
-    throw err;
-  } finally {
-    await context.close();
-  }
-}
-
-async function checkPage(page, what) {
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id}: ${v.help} at ` +
-        v.nodes.map((n) => n.target.join(' ')).join(', '));
-  });
-  assert.deepEqual(violations, [], `${what}: accessibility violations`);
-  const csp = await page.evaluate(() => window.cpaCspViolations
-    .filter((v) => !v.startsWith('font-src ')));
-  assert.deepEqual(csp, [], `${what}: Content-Security-Policy violations`);
-}
-
-async function signIn(page) {
-  const resp = await page.goto(`${base}/signin`);
-  assert.equal(resp.status(), 200, 'GET /signin');
-  await page.fill('#username', login.username);
-  await page.fill('#password', login.password);
-  const [posted] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' &&
-      new URL(r.url()).pathname === '/signin'),
-    page.press('#password', 'Enter'),
-  ]);
-  assert.equal(posted.status(), 303, 'POST /signin');
-  await page.waitForURL(`${base}/`);
-}
 
 // The id of a team of the user's sites, asked from the page with its cookie.
 async function teamId(page, name) {
@@ -204,8 +125,8 @@ async function submit(page) {
 }
 
 test('a referral with a mistyped NHS number is corrected and recorded', { timeout: TIMEOUT }, async () => {
-  await withPage('referral', async (page) => {
-    await signIn(page);
+  await withPage(browser, 'referral', async (page) => {
+    await signIn(page, base, login);
     const team = await teamId(page, TEAM);
     const nhs = nhsNumbers();
     const family = uniqueFamilyName();
