@@ -307,3 +307,35 @@ def accept():
         assert episode and episode["id"], describe(r)
         return episode
     return do
+
+
+# --------------------------------------------------------------------- risk
+#
+# Fixtures of the risk tests (test_risk_*.py); each module marks its tests
+# with risk_up.
+
+@pytest.fixture(scope="session")
+def risk_up(env):
+    """Fails every risk test at once, saying why, unless the risk worker
+    answers /healthz/risk through nginx with 200."""
+    try:
+        r = requests.get(env.base + "/healthz/risk", timeout=HTTP_TIMEOUT)
+    except requests.RequestException as e:
+        pytest.fail(f"GET {env.base}/healthz/risk failed: {e!r}",
+                    pytrace=False)
+    if r.status_code != 200:
+        pytest.fail(f"the risk worker is not serving /healthz/risk: "
+                    f"{describe(r)}", pytrace=False)
+
+
+@pytest.fixture
+def risk_case(staff, teams, refer, accept):
+    """risk_case(level="standard", team="north_riverside_cmht",
+    by="coord.north") -> {"person", "episode"}: a new person referred to
+    that team and accepted at level with `by` as coordinator."""
+    def make(level="standard", team="north_riverside_cmht", by="coord.north"):
+        c = staff(by)
+        made = refer(c, teams[team]["id"])
+        episode = accept(c, made["referral"]["id"], c.user["id"], level)
+        return {"person": made["service_user"], "episode": episode}
+    return make

@@ -771,3 +771,93 @@ def fill_form(form, values):
         assert key in names, f"the form has no field {key!r}: {sorted(names)}"
         body[key] = str(value)
     return body
+
+
+# --------------------------------------------------------------------- risk
+#
+# Helpers for the tests of the risk worker (test_risk_*.py).
+
+RISK_DOMAINS = ("suicide_self_harm", "harm_to_others", "self_neglect",
+                "exploitation_vulnerability", "substance_misuse", "other")
+RISK_ASSESSMENT_KEYS = {
+    "id", "site_id", "service_user_id", "episode_id", "status",
+    "overall_level", "domains", "warning_signs", "what_helps", "contacts",
+    "crisis_numbers", "means_restriction", "discussed_with_user",
+    "not_discussed_user_reason", "discussed_with_carer",
+    "not_discussed_carer_reason", "user_view", "needs_manager_approval",
+    "author_id", "author_name", "submitted_at", "decided_by",
+    "decided_by_name", "decided_at", "return_comments", "approved_at",
+    "next_review_due", "supersedes_id", "version", "events"}
+
+
+def risk_content(overall="low", level="low", high=()):
+    """A complete PUT body (without version): every domain rated level
+    (the domains named in high rated "high"), the safety plan filled in,
+    discussed with the person but not with a carer (with the reason)."""
+    domains = {}
+    for d in RISK_DOMAINS:
+        domains[d] = {"level": "high" if d in high else level,
+                      "history": f"History of {d} ({RUN_LETTERS})",
+                      "current_factors": "Recent job loss",
+                      "protective_factors": "Close to sister"}
+    return {"overall_level": overall, "domains": domains,
+            "warning_signs": "Stops answering the phone; sleeps all day",
+            "what_helps": "Walking the dog; talking to his sister",
+            "contacts": "Sister: 07700 900123",
+            "crisis_numbers": "Crisis team 0113 496 0000; NHS 111 option 2",
+            "means_restriction": "Medication held by sister",
+            "discussed_with_user": True, "not_discussed_user_reason": None,
+            "discussed_with_carer": False,
+            "not_discussed_carer_reason": "No carer identified",
+            "user_view": "I feel safer when I keep busy."}
+
+
+def risk_start(c, service_user_id, **body):
+    """POST /api/v1/service-users/{id}/risk-assessments; asserts 201 and
+    returns the new assessment."""
+    r = c.post(f"/api/v1/service-users/{service_user_id}/risk-assessments",
+               json=body)
+    assert r.status_code == 201, describe(r)
+    a = json_of(r)["assessment"]
+    assert a["status"] == "draft", a
+    assert r.headers.get("Location", "").endswith(
+        f"/api/v1/risk-assessments/{a['id']}"), r.headers
+    return a
+
+
+def risk_save(c, a, body, version=None):
+    """PUT /api/v1/risk-assessments/{id} with body plus a's version (or
+    the version given); returns the response."""
+    body = dict(body, version=a["version"] if version is None else version)
+    return c.put(f"/api/v1/risk-assessments/{a['id']}", json=body)
+
+
+def risk_act(c, a, action, **body):
+    """POST /api/v1/risk-assessments/{id}/{action} (submit, approve,
+    return); submit sends a's version unless body gives one."""
+    if action == "submit":
+        body.setdefault("version", a["version"])
+    return c.post(f"/api/v1/risk-assessments/{a['id']}/{action}", json=body)
+
+
+def risk_get(c, aid):
+    r = c.get(f"/api/v1/risk-assessments/{aid}")
+    assert r.status_code == 200, describe(r)
+    return json_of(r)["assessment"]
+
+
+def risk_ok(r, status):
+    """The assessment of a 200 answer, checked to be in status."""
+    assert r.status_code == 200, describe(r)
+    a = json_of(r)["assessment"]
+    assert a["status"] == status, a
+    return a
+
+
+def risk_queue_of(body):
+    """The list of a GET /api/v1/risk-assessments answer."""
+    if "assessments" in body:
+        return body["assessments"]
+    lists = [v for v in body.values() if isinstance(v, list)]
+    assert len(lists) == 1, f"no single list in the queue answer: {body!r}"
+    return lists[0]
