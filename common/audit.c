@@ -99,3 +99,23 @@ cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
 	}
 	return r;
 }
+
+void
+cpa_commit_render(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model)
+{
+	if (cpa_db_commit(ctx) != CPA_OK) {
+		json_decref(model);
+		cpa_error_rc(ctx, ctx->db_rc);
+		return;
+	}
+	cpa_render(ctx, status, tmpl, model);
+}
+
+void
+cpa_commit_redirect(struct cpa_ctx *ctx, const char *path)
+{
+	if (cpa_db_commit(ctx) != CPA_OK)
+		cpa_error_rc(ctx, ctx->db_rc);
+	else
+		cpa_redirect(ctx, path);
+}

@@ -452,6 +452,12 @@ int cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
  * row is visible, the database's failure otherwise. */
 PGresult *cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
     const char *entity);
+/* End a handler that has written something: commit, then render model
+ * (stolen) as cpa_render does, or answer the commit's failure (503 and
+ * the like) and show nothing. */
+void cpa_commit_render(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model);
+/* The same for a form that ends in a 303 to path. */
+void cpa_commit_redirect(struct cpa_ctx *ctx, const char *path);
 /* Answer 404 for a record that does not exist or that row-level security
  * hides (another site: the caller cannot tell which), auditing the attempt
  * as access_denied with the entity and id asked for. */

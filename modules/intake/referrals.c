@@ -330,12 +330,7 @@ referral_new_page(struct cpa_ctx *ctx)
 		cpa_not_found(ctx, "service_user", in.values[NF_SU].str);
 		return CPA_OK;
 	}
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
-	cpa_render(ctx, 200, "referral_new", m);
+	cpa_commit_render(ctx, 200, "referral_new", m);
 	return CPA_OK;
 }
 

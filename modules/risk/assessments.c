@@ -641,12 +641,7 @@ risk_show(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	if ((m = assessment_model(ctx, id, 1)) == NULL)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
-	cpa_render(ctx, 200, "risk_assessment", m);
+	cpa_commit_render(ctx, 200, "risk_assessment", m);
 	return CPA_OK;
 }
 
@@ -871,20 +866,12 @@ change_finish(struct cpa_ctx *ctx, const struct change *c, long long id, PGresul
 	    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
 	    cpa_db_get(r, 0, "detail"));
 	if (!ctx->req.wants_json) {
-		if (cpa_db_commit(ctx) != CPA_OK)
-			cpa_error_rc(ctx, ctx->db_rc);
-		else
-			cpa_redirect(ctx, cpa_sprintf(ctx->arena, "/risk-assessments/%lld", id));
+		cpa_commit_redirect(ctx, cpa_sprintf(ctx->arena, "/risk-assessments/%lld", id));
 		return CPA_OK;
 	}
 	if ((m = assessment_model(ctx, id, 0)) == NULL)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
-	cpa_render(ctx, 200, NULL, m);
+	cpa_commit_render(ctx, 200, NULL, m);
 	return CPA_OK;
 }
 
@@ -950,10 +937,7 @@ risk_create(struct cpa_ctx *ctx)
 	cpa_audit(ctx, "risk_created", "risk_assessment", cpa_db_get(r, 0, "assessment_id"),
 	    id, cpa_db_ll(r, 0, "site_id"), NULL);
 	if (!ctx->req.wants_json) {
-		if (cpa_db_commit(ctx) != CPA_OK)
-			cpa_error_rc(ctx, ctx->db_rc);
-		else
-			cpa_redirect(ctx, cpa_sprintf(ctx->arena, "/risk-assessments/%lld", aid));
+		cpa_commit_redirect(ctx, cpa_sprintf(ctx->arena, "/risk-assessments/%lld", aid));
 		return CPA_OK;
 	}
 	if ((m = assessment_model(ctx, aid, 0)) == NULL)
