@@ -68,28 +68,16 @@ cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
 void
 cpa_not_found(struct cpa_ctx *ctx, const char *entity, const char *id)
 {
-	cpa_audit(ctx, "access_denied", entity, id, 0, 0, "not found or another site");
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
-	cpa_error(ctx, 404, NULL);
+	cpa_deny(ctx, 404, NULL, entity, id, 0, 0, "not found or another site");
 }
 
 PGresult *
-cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
+cpa_fetch(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *params,
     const char *entity)
 {
-	const char *params[1];
 	PGresult *r;
 
-	if (id <= 0) {
-		cpa_not_found(ctx, entity, cpa_param(&ctx->req, "id"));
-		return NULL;
-	}
-	params[0] = cpa_id_param(ctx->arena, id);
-	r = cpa_db_exec(ctx, st, params);
-	if (r == NULL) {
+	if ((r = cpa_db_exec(ctx, st, params)) == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
 		return NULL;
 	}
@@ -100,15 +88,73 @@ cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
 	return r;
 }
 
+PGresult *
+cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
+    const char *entity)
+{
+	const char *params[1];
+
+	if (id <= 0) {
+		cpa_not_found(ctx, entity, cpa_param(&ctx->req, "id"));
+		return NULL;
+	}
+	params[0] = cpa_id_param(ctx->arena, id);
+	return cpa_fetch(ctx, st, params, entity);
+}
+
+PGresult *
+cpa_run_change(struct cpa_ctx *ctx, const struct cpa_stmt *st,
+    const char *const *params, const char *entity, const char *race,
+    const char **code)
+{
+	PGresult *r;
+
+	*code = NULL;
+	cpa_db_begin(ctx);
+	if ((r = cpa_db_exec(ctx, st, params)) == NULL) {
+		if (ctx->db_rc == CPA_ECONFLICT)
+			*code = race;
+		else
+			cpa_error_rc(ctx, ctx->db_rc);
+		return NULL;
+	}
+	if (PQntuples(r) == 0) {
+		cpa_not_found(ctx, entity, params[0]);
+		return NULL;
+	}
+	*code = cpa_db_get(r, 0, "problem");
+	if (*code == NULL && !cpa_db_flag(r, 0, "done"))
+		*code = "stale";
+	return r;
+}
+
+int
+cpa_commit_or_fail(struct cpa_ctx *ctx, json_t *model)
+{
+	int rc;
+
+	if ((rc = cpa_db_commit(ctx)) != CPA_OK) {
+		json_decref(model);
+		cpa_error_rc(ctx, rc);
+	}
+	return rc;
+}
+
+void
+cpa_deny(struct cpa_ctx *ctx, int status, const char *message,
+    const char *entity, const char *id, long long service_user_id,
+    long long site_id, const char *detail)
+{
+	cpa_audit(ctx, "access_denied", entity, id, service_user_id, site_id, detail);
+	if (cpa_commit_or_fail(ctx, NULL) == CPA_OK)
+		cpa_error(ctx, status, message);
+}
+
 void
 cpa_commit_render(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model)
 {
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(model);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
-	cpa_render(ctx, status, tmpl, model);
+	if (cpa_commit_or_fail(ctx, model) == CPA_OK)
+		cpa_render(ctx, status, tmpl, model);
 }
 
 void

@@ -78,9 +78,62 @@ int cpa_log_level_parse(const char *s, enum cpa_log_level *out);
 
 /* ---------------------------------------------------------------- config.c */
 
-/* Settings come from defaults, then the config file (key = value lines, '#'
- * comments), then the environment (CPA_<KEY in upper case>), then the command
- * line (--listen, --workers).  Strings are heap copies owned by the struct. */
+/* The one settings parser, for any program's settings struct described by
+ * a table.  Values come from each setting's default, then the config file,
+ * then the environment (CPA_<KEY in upper case>); every value, defaults
+ * included, passes the same checks.  The file: "key = value" lines, blank
+ * lines, '#' comment lines ('#' starts a comment only at the start of a
+ * line, so values may hold it); a value wrapped in double quotes loses them
+ * ("" is the empty string); lines of at most 8192 bytes; an unknown key or
+ * a key set twice is an error. */
+enum cpa_setting_type {
+	CPA_SET_TEXT,		/* any text; every text type: no control characters,
+				 * at most CPA_SETTING_TEXT_MAX bytes */
+	CPA_SET_INT,		/* whole number in [min, max], stored in an int */
+	CPA_SET_BOOL,		/* 0 or 1 (min 0, max 1), stored in an int */
+	CPA_SET_LOG_LEVEL,	/* text: debug, info, warn or error */
+	CPA_SET_LISTEN		/* text: unix:/absolute/path, host:port or "" (fd 0) */
+};
+
+#define CPA_SETTING_TEXT_MAX 4096	/* longest text value, in bytes */
+#define CPA_NSETTINGS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* A program's own check on a text value: ok returns 1 when v suits;
+ * otherwise the error reads "<key> must be <must>". */
+struct cpa_setting_rule {
+	int (*ok)(const char *v);
+	const char *must;
+};
+
+/* One setting.  offset (offsetof) locates a char * for the text types and
+ * an int for INT and BOOL, whose min and max lie within int.  def is the
+ * default as it would be written in the file (NULL reads as "").  rule,
+ * when not NULL, is checked on a text value after its type's own check. */
+struct cpa_setting {
+	const char *key;		/* lower case; the variable is CPA_<KEY> */
+	enum cpa_setting_type type;
+	size_t offset;
+	const char *def;
+	long long min;
+	long long max;
+	const struct cpa_setting_rule *rule;
+};
+
+/* Fill the slots of obj that table's n settings name; they are overwritten
+ * (strings held there are not freed) and nothing else in obj is touched.
+ * path may be NULL (no file).  CPA_OK: the strings are heap copies obj owns
+ * until cpa_settings_free.  CPA_EINPUT: err says why, naming the setting
+ * and "path:line", the variable ("CPA_WORKERS: ...") or "built-in default";
+ * every slot is then NULL or 0. */
+int cpa_settings_load(void *obj, const struct cpa_setting *table, size_t n,
+    const char *path, char *err, size_t errlen);
+/* Wipe and free the strings of obj's slots and zero the slots; safe to call
+ * twice, and on what a failed load left. */
+void cpa_settings_free(void *obj, const struct cpa_setting *table, size_t n);
+
+/* The workers' settings (the table is in config.c); the command line
+ * (--listen, --workers) comes after the environment.  Strings are heap
+ * copies owned by the struct. */
 struct cpa_config {
 	char *listen;			/* unix:/path | host:port | "" = fd 0 */
 	int workers;
@@ -101,9 +154,10 @@ struct cpa_config {
 	int login_window_seconds;
 	char *log_level;
 };
-/* path may be NULL (no file).  Returns CPA_OK, or CPA_EINPUT with a message
- * naming the key in err. */
+/* cpa_settings_load over the workers' table; c is zeroed first, and left
+ * zeroed on failure. */
 int cpa_config_load(struct cpa_config *c, const char *path, char *err, size_t errlen);
+/* Frees every string and zeroes c; safe to call twice, and with NULL. */
 void cpa_config_free(struct cpa_config *c);
 
 /* ---------------------------------------------------------------- crypto.c */
@@ -184,6 +238,16 @@ int cpa_text_valid(const char *s, size_t n, int multiline);
 int cpa_nhs_number_valid(const char *s, char out[11]);
 /* Calendar date YYYY-MM-DD between 1900-01-01 and 2199-12-31. */
 int cpa_date_valid(const char *s, int *y, int *m, int *d);
+/* A date and time as ISO 8601 writes it, so that PostgreSQL reads it
+ * without complaint: YYYY-MM-DD (as cpa_date_valid), 'T' or a space, HH:MM,
+ * then optionally :SS and a fraction of 1 to 6 digits, then optionally a
+ * zone (Z, +HH, +HHMM, +HH:MM); 16 to 40 characters.  *zone, when not NULL,
+ * is set to whether s names its zone: without one it is the database's
+ * local time, which is what a page's datetime-local input sends. */
+int cpa_timestamp_valid(const char *s, int *zone);
+/* The levels of care an episode may have (episode.level; each site uses
+ * some of them, site.episode_levels), NULL-terminated, for CPA_FT_ENUM. */
+extern const char *const cpa_episode_levels[];
 /* Usernames: 3-64 of [a-z0-9._-], starting with a letter. */
 int cpa_username_valid(const char *s);
 int cpa_email_valid(const char *s);
@@ -204,7 +268,8 @@ enum cpa_ftype {
 	CPA_FT_NHS_NUMBER,
 	CPA_FT_USERNAME,
 	CPA_FT_PASSWORD,	/* any UTF-8 without control characters, [min, max] chars */
-	CPA_FT_EMAIL
+	CPA_FT_EMAIL,
+	CPA_FT_TIMESTAMP	/* date and time (cpa_timestamp_valid) */
 };
 
 #define CPA_FF_REQUIRED 0x1
@@ -256,6 +321,25 @@ const char *cpa_value_or_null(const struct cpa_value *v);
 const char *cpa_form_lookup(cpa_arena *a, const char *body, size_t len, const char *name);
 /* The input errors as a JSON object {field: message}; new reference. */
 json_t *cpa_input_errors_json(const struct cpa_input *in);
+/* Append an error to in.  in->errors becomes a new array in the arena (the
+ * old one is left as it was, so a copy of in sharing it keeps its own
+ * errors); field and message are borrowed and must outlive in. */
+void cpa_input_add_error(cpa_arena *a, struct cpa_input *in, const char *field,
+    const char *message);
+/* The message of field's error, or NULL when it has none. */
+const char *cpa_input_error(const struct cpa_input *in, const char *field);
+/* A copy of in whose errors name "<prefix><field>" (arena memory): the ids
+ * of a page's inputs when the page holds several forms. */
+struct cpa_input cpa_input_prefixed(cpa_arena *a, const struct cpa_input *in,
+    const char *prefix);
+/* What was given, as a form shows it again: a new object {name: normalised
+ * text} of the present values; {} when in is NULL. */
+json_t *cpa_input_typed(const struct cpa_input *in);
+/* The request's Idempotency-Key header, which wins over a form's own key
+ * field: v, that field's value, is set from it (borrowed from the
+ * request).  CPA_OK (v untouched when there is no header), or CPA_EINPUT
+ * when the header is not 8 to max characters of text. */
+int cpa_idempotency_key(const struct cpa_request *r, struct cpa_value *v, size_t max);
 
 /* ------------------------------------------------------------------ json.c */
 
@@ -268,6 +352,36 @@ json_t *cpa_json_parse(const char *s, size_t n, char *err, size_t errlen);
 void cpa_json_write(struct cpa_buf *out, const json_t *v);
 /* Keep v alive until the arena is freed; returns v. */
 json_t *cpa_json_keep(cpa_arena *a, json_t *v);
+/* For HTML models: walk v (borrowed, changed in place) through arrays and
+ * objects, 16 levels deep at most; for every member of every object call
+ * fn with an empty object add, whose members are merged into that object
+ * once all its members were seen (fn never sees what it added). */
+typedef void (*cpa_annotate_fn)(json_t *add, const char *key, const json_t *value,
+    void *arg);
+void cpa_json_annotate(json_t *v, cpa_annotate_fn fn, void *arg);
+/* add["<key><suffix>"] = value (stolen; released instead when the name
+ * would be longer than 127 bytes). */
+void cpa_json_beside(json_t *add, const char *key, const char *suffix, json_t *value);
+
+/* ----------------------------------------------------------------- inbox.c */
+
+/* How many reminders wait unread in the signed-in person's inbox, for the
+ * header of every HTML page; -1 when it cannot be known (no session, the
+ * database unavailable): the page then renders without it.  Runs its own
+ * short read-only transaction after the request's own has ended. */
+struct cpa_ctx;
+long long cpa_inbox_unread(struct cpa_ctx *ctx);
+
+/* ------------------------------------------------------------------ diff.c */
+
+/* What changed between two texts, word by word, for readable what-changed
+ * views: a new JSON array of segments {"op": "same" | "removed" | "added",
+ * "text": "..."} that, joined, give before (same + removed) and after
+ * (same + added).  Words keep their following whitespace; adjacent
+ * segments of one op are merged.  NULL reads as "".  Texts too different
+ * to align cheaply come back as one removed and one added segment.
+ * Returns NULL only when out of memory. */
+json_t *cpa_diff_words(const char *before, const char *after);
 
 /* ------------------------------------------------------------------ html.c */
 
@@ -291,6 +405,22 @@ void cpa_templates_add(struct cpa_tmpl *t);
 /* Render a named template from the process set.  CPA_ENOTFOUND if none. */
 int cpa_template_render(const char *name, const json_t *model, struct cpa_buf *out);
 void cpa_html_escape(struct cpa_buf *out, const char *s, size_t n);
+
+/* Words for pages.  The label of code in labels, the array parallel to
+ * the NULL-terminated codes; NULL for NULL or an unknown code. */
+const char *cpa_label(const char *const *codes, const char *const *labels,
+    const char *code);
+/* The words for cpa_episode_levels, in its order. */
+extern const char *const cpa_episode_level_labels[];
+/* A date, or a date and time as PostgreSQL writes them in JSON, in words:
+ * "27 March 2025"; when a time of day follows the date ('T' or a space,
+ * then HH:MM) and time_sep is not NULL, the date, time_sep and "14:05" (as
+ * written: the database's time zone).  A new string, or JSON null when s
+ * (may be NULL) does not start with a date. */
+json_t *cpa_date_text(const char *s, const char *time_sep);
+/* "<given name> <family name>" of a person object (its summary), either
+ * name empty when missing; arena memory. */
+const char *cpa_person_name(cpa_arena *a, const json_t *person);
 
 /* ------------------------------------------------------------ roles (auth.c) */
 
@@ -423,6 +553,13 @@ PGresult *cpa_db_exec(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char
 void cpa_db_queue(struct cpa_ctx *ctx, const struct cpa_stmt *st, const char *const *params);
 /* Commit: CPA_OK, or the failure code (nothing committed). */
 int cpa_db_commit(struct cpa_ctx *ctx);
+/* Begin the request's transaction and run st, a write that finds its own
+ * earlier result by an idempotency key.  When it fails on a unique
+ * violation (a concurrent twin under the same key committed first) it is
+ * rolled back and run once more, in a new transaction that finds the
+ * twin.  Returns as cpa_db_exec. */
+PGresult *cpa_db_exec_keyed(struct cpa_ctx *ctx, const struct cpa_stmt *st,
+    const char *const *params);
 /* Roll back if a transaction is open.  Called for every request at the end. */
 void cpa_db_rollback(struct cpa_ctx *ctx);
 /* Health check: CPA_OK when "SELECT 1" succeeds. */
@@ -430,6 +567,8 @@ int cpa_db_ping(void);
 /* Field helpers: NULL for SQL NULL. */
 const char *cpa_db_get(const PGresult *r, int row, const char *col);
 long long cpa_db_ll(const PGresult *r, int row, const char *col);
+/* A boolean column: 1 when it holds true, 0 for false and SQL NULL. */
+int cpa_db_flag(const PGresult *r, int row, const char *col);
 /* An id as a statement parameter: its decimal text in the arena, or NULL
  * (SQL NULL) when id <= 0. */
 const char *cpa_id_param(cpa_arena *a, long long id);
@@ -446,18 +585,46 @@ json_t *cpa_db_json(cpa_arena *a, const PGresult *r, int row, const char *col);
 int cpa_audit(struct cpa_ctx *ctx, const char *action, const char *entity,
     const char *entity_id, long long service_user_id, long long site_id,
     const char *detail);
+/* Run st for a handler, params[0] naming the record it reads.  Returns
+ * the result (at least one row), or NULL with the response written: the
+ * database's failure, or 404 through cpa_not_found (entity, params[0])
+ * when no row is visible. */
+PGresult *cpa_fetch(struct cpa_ctx *ctx, const struct cpa_stmt *st,
+    const char *const *params, const char *entity);
 /* Fetch one record for a handler: run st with the id as its only parameter.
  * Returns the result (at least one row), or NULL with the response already
  * written: 404 through cpa_not_found (entity, id) when the id is 0 or no
  * row is visible, the database's failure otherwise. */
 PGresult *cpa_fetch_one(struct cpa_ctx *ctx, const struct cpa_stmt *st, long long id,
     const char *entity);
+/* Begin the request's transaction and run st, a change whose one row
+ * tells "problem" (what was wrong, NULL when nothing) and "done" (whether
+ * the change was made).  Returns the row, with *code NULL when the change
+ * was made, else the problem ("stale" when nothing changed for no stated
+ * reason).  NULL with *code = race when st failed on a unique or exclusion
+ * violation (a racing change won).  NULL with *code NULL when the response
+ * is written: the database's failure, or 404 (cpa_not_found for entity
+ * and params[0]) when st found no row. */
+PGresult *cpa_run_change(struct cpa_ctx *ctx, const struct cpa_stmt *st,
+    const char *const *params, const char *entity, const char *race,
+    const char **code);
 /* End a handler that has written something: commit, then render model
  * (stolen) as cpa_render does, or answer the commit's failure (503 and
  * the like) and show nothing. */
 void cpa_commit_render(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model);
 /* The same for a form that ends in a 303 to path. */
 void cpa_commit_redirect(struct cpa_ctx *ctx, const char *path);
+/* Commit before answering with model: CPA_OK, or the commit's failure
+ * after answering it (503 and the like) and releasing model (may be
+ * NULL). */
+int cpa_commit_or_fail(struct cpa_ctx *ctx, json_t *model);
+/* Refuse access: an access_denied audit row (entity, id, service_user_id,
+ * site_id and detail as cpa_audit takes them) committed, then status (403,
+ * or 404 where the caller may not learn more) with message; when the
+ * commit fails, its failure (503 and the like) instead. */
+void cpa_deny(struct cpa_ctx *ctx, int status, const char *message,
+    const char *entity, const char *id, long long service_user_id,
+    long long site_id, const char *detail);
 /* Answer 404 for a record that does not exist or that row-level security
  * hides (another site: the caller cannot tell which), auditing the attempt
  * as access_denied with the entity and id asked for. */
@@ -526,11 +693,49 @@ void cpa_render_invalid(struct cpa_ctx *ctx, const char *tmpl, json_t *model,
  * in is filled (the caller still checks in->nerrors). */
 int cpa_input_read(struct cpa_ctx *ctx, const struct cpa_field *fields,
     size_t nfields, struct cpa_input *in);
+/* cpa_input_read for a page's query string: CPA_OK when every field is
+ * valid; otherwise the refusal is answered, JSON naming every field (422)
+ * and a page saying what is wrong with the first, and its status
+ * returned. */
+int cpa_query_read(struct cpa_ctx *ctx, const struct cpa_field *fields,
+    size_t nfields, struct cpa_input *in);
+/* How a handler shows its page again after a refusal: the page of record
+ * id with in's values and errors, answered with status. */
+typedef void (*cpa_again_fn)(struct cpa_ctx *ctx, long long id,
+    const struct cpa_input *in, int status);
+/* When in has errors, refuse the request and return 1: JSON gets 422
+ * naming the fields (cpa_render_invalid), a page is shown again by
+ * again(ctx, id, in, 422).  0, answering nothing, when in has none. */
+int cpa_input_refused(struct cpa_ctx *ctx, const struct cpa_input *in,
+    cpa_again_fn again, long long id);
+/* The request's JSON body as a document, for a handler that reads more
+ * from it than its fields: kept by the arena, or NULL after answering 400
+ * (cpa_input_read has already refused a malformed one). */
+json_t *cpa_body_json(struct cpa_ctx *ctx);
 /* A validation failure found after parsing (by the database: a taken name,
  * a team of another site): like cpa_render_invalid with one field error,
  * answered with status (409, 422). */
 void cpa_render_field_error(struct cpa_ctx *ctx, int status, const char *tmpl,
     json_t *model, const char *field, const char *message);
+/* What a statement's problem code means, in a table per handler file:
+ * the answer's status and message, and the input field it is about (NULL:
+ * a conflict or a denial, no field's fault). */
+struct cpa_problem {
+	const char *code;
+	int status;
+	const char *field;
+	const char *message;
+};
+/* The entry of t (n entries) for code; for NULL or an unknown code the
+ * entry for fallback (which must be in t), or NULL when fallback is. */
+const struct cpa_problem *cpa_problem_find(const struct cpa_problem *t, size_t n,
+    const char *code, const char *fallback);
+/* Answer p with message (p->message when NULL): to a JSON client, when p
+ * names a field, as that field's error (cpa_render_field_error); else as a
+ * plain error (cpa_error). */
+void cpa_problem_error(struct cpa_ctx *ctx, const struct cpa_problem *p,
+    const char *message);
+
 /* Compose the FastCGI response (status line, security headers, headers,
  * body) into out.  Exposed for unit tests. */
 void cpa_response_compose(struct cpa_ctx *ctx, struct cpa_buf *out);

@@ -385,6 +385,23 @@ cpa_db_commit(struct cpa_ctx *ctx)
 	return CPA_OK;
 }
 
+PGresult *
+cpa_db_exec_keyed(struct cpa_ctx *ctx, const struct cpa_stmt *st,
+    const char *const *params)
+{
+	PGresult *r = NULL;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		cpa_db_begin(ctx);
+		if ((r = cpa_db_exec(ctx, st, params)) != NULL ||
+		    ctx->db_rc != CPA_ECONFLICT)
+			break;
+		cpa_db_rollback(ctx);
+	}
+	return r;
+}
+
 void
 cpa_db_rollback(struct cpa_ctx *ctx)
 {
@@ -436,6 +453,14 @@ cpa_db_ll(const PGresult *r, int row, const char *col)
 	if (v == NULL || cpa_parse_ll(v, -(1LL << 62), 1LL << 62, &n) != CPA_OK)
 		return 0;
 	return n;
+}
+
+int
+cpa_db_flag(const PGresult *r, int row, const char *col)
+{
+	const char *v = cpa_db_get(r, row, col);
+
+	return v != NULL && strcmp(v, "t") == 0;
 }
 
 json_t *

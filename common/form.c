@@ -319,6 +319,16 @@ check_date(cpa_arena *a, const struct cpa_field *f, const struct raw *r,
 }
 
 static const char *
+check_timestamp(cpa_arena *a, const struct cpa_field *f, const struct raw *r,
+    struct cpa_value *v)
+{
+	(void)v;
+	if (!cpa_timestamp_valid(r->s, NULL))
+		return msg_after(a, f, "must be a real date and time, like 2025-03-27T14:05");
+	return NULL;
+}
+
+static const char *
 check_enum(cpa_arena *a, const struct cpa_field *f, const struct raw *r,
     struct cpa_value *v)
 {
@@ -399,6 +409,7 @@ static const struct ftype_rule {
 	[CPA_FT_USERNAME] = { check_username, 1, "Enter", 1, 0, "must be text" },
 	[CPA_FT_PASSWORD] = { check_password, 0, "Enter", 1, 0, "must be text" },
 	[CPA_FT_EMAIL] = { check_email, 1, "Enter", 1, 0, "must be text" },
+	[CPA_FT_TIMESTAMP] = { check_timestamp, 1, "Enter", 1, 0, "must be text" },
 };
 
 static int
@@ -602,4 +613,77 @@ const char *
 cpa_value_or_null(const struct cpa_value *v)
 {
 	return v->present ? v->str : NULL;
+}
+
+void
+cpa_input_add_error(cpa_arena *a, struct cpa_input *in, const char *field,
+    const char *message)
+{
+	struct cpa_field_error *e;
+
+	e = cpa_alloc(a, sizeof(*e) * (in->nerrors + 1));
+	if (in->nerrors > 0)
+		memcpy(e, in->errors, sizeof(*e) * in->nerrors);
+	e[in->nerrors].field = field;
+	e[in->nerrors].message = message;
+	in->errors = e;
+	in->nerrors++;
+}
+
+const char *
+cpa_input_error(const struct cpa_input *in, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < in->nerrors; i++)
+		if (strcmp(in->errors[i].field, field) == 0)
+			return in->errors[i].message;
+	return NULL;
+}
+
+struct cpa_input
+cpa_input_prefixed(cpa_arena *a, const struct cpa_input *in, const char *prefix)
+{
+	struct cpa_input p = *in;
+	struct cpa_field_error *e;
+	size_t i;
+
+	e = cpa_alloc(a, sizeof(*e) * (in->nerrors + 1));
+	for (i = 0; i < in->nerrors; i++) {
+		e[i].field = cpa_sprintf(a, "%s%s", prefix, in->errors[i].field);
+		e[i].message = in->errors[i].message;
+	}
+	p.errors = e;
+	return p;
+}
+
+json_t *
+cpa_input_typed(const struct cpa_input *in)
+{
+	json_t *f = json_object();
+	size_t i;
+
+	for (i = 0; in != NULL && i < in->nfields; i++)
+		if (in->values[i].present)
+			json_object_set_new(f, in->fields[i].name,
+			    json_string(in->values[i].str));
+	return f;
+}
+
+int
+cpa_idempotency_key(const struct cpa_request *r, struct cpa_value *v, size_t max)
+{
+	const char *hdr = r->idempotency_key;
+	size_t n;
+
+	if (hdr == NULL)
+		return CPA_OK;
+	n = strlen(hdr);
+	if (!cpa_text_valid(hdr, n, 0) || cpa_utf8_len(hdr, n) < 8 ||
+	    cpa_utf8_len(hdr, n) > max)
+		return CPA_EINPUT;
+	v->present = 1;
+	v->str = hdr;
+	v->len = n;
+	return CPA_OK;
 }

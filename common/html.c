@@ -17,6 +17,9 @@
  * As in Mustache, a name an item lacks is looked up in the outer contexts:
  * models should give list items every key their section uses (null when
  * empty), or an item inherits its parent's value.
+ *
+ * At the end, the words pages show for values: labels of codes, dates in
+ * words, a person's name.
  */
 #include <sys/stat.h>
 
@@ -748,4 +751,54 @@ cpa_template_render(const char *name, const json_t *model, struct cpa_buf *out)
 		out->data[mark] = '\0';
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------- words for pages */
+
+const char *const cpa_episode_level_labels[] = {
+	"Standard", "Enhanced", "Complex", "Non-CPA", "Personalised care", NULL
+};
+
+const char *
+cpa_label(const char *const *codes, const char *const *labels, const char *code)
+{
+	size_t i;
+
+	for (i = 0; code != NULL && codes[i] != NULL; i++)
+		if (strcmp(codes[i], code) == 0)
+			return labels[i];
+	return NULL;
+}
+
+/* The time of day counts only as two digits, ':' and two digits. */
+json_t *
+cpa_date_text(const char *s, const char *time_sep)
+{
+	static const char *const months[] = { "January", "February", "March",
+	    "April", "May", "June", "July", "August", "September", "October",
+	    "November", "December" };
+	char day[11];
+	int y, m, d;
+
+	if (s == NULL || strlen(s) < 10)
+		return json_null();
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!cpa_date_valid(day, &y, &m, &d))
+		return json_null();
+	if (time_sep != NULL && (s[10] == 'T' || s[10] == ' ') &&
+	    strspn(s + 11, "0123456789") >= 2 && s[13] == ':' &&
+	    strspn(s + 14, "0123456789") >= 2)
+		return json_sprintf("%d %s %d%s%.5s", d, months[m - 1], y, time_sep,
+		    s + 11);
+	return json_sprintf("%d %s %d", d, months[m - 1], y);
+}
+
+const char *
+cpa_person_name(cpa_arena *a, const json_t *person)
+{
+	const char *g = json_string_value(json_object_get(person, "given_name"));
+	const char *f = json_string_value(json_object_get(person, "family_name"));
+
+	return cpa_sprintf(a, "%s %s", g != NULL ? g : "", f != NULL ? f : "");
 }

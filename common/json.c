@@ -2,7 +2,8 @@
  * json.c - JSON in and out on jansson.  Input is refused when it has
  * duplicate keys, invalid UTF-8, NUL characters or more than MAX_DEPTH
  * levels of nesting; output is compact ASCII with '/' escaped, so it can be
- * embedded in HTML and cannot end a <script> element.
+ * embedded in HTML and cannot end a <script> element.  Pages walk their
+ * models with cpa_json_annotate to add words beside the raw values.
  */
 #include <stdio.h>
 
@@ -116,4 +117,50 @@ cpa_json_keep(cpa_arena *a, json_t *v)
 	if (v != NULL)
 		cpa_arena_defer(a, json_release, v);
 	return v;
+}
+
+/* Members are added once the object's walk is done: adding while jansson
+ * iterates the object is not allowed. */
+static void
+annotate(json_t *v, cpa_annotate_fn fn, void *arg, int depth)
+{
+	const char *key;
+	json_t *item, *add;
+	size_t i;
+
+	if (depth > 16)
+		return;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			annotate(item, fn, arg, depth + 1);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	add = json_object();
+	json_object_foreach(v, key, item) {
+		fn(add, key, item, arg);
+		annotate(item, fn, arg, depth + 1);
+	}
+	json_object_update(v, add);
+	json_decref(add);
+}
+
+void
+cpa_json_annotate(json_t *v, cpa_annotate_fn fn, void *arg)
+{
+	annotate(v, fn, arg, 0);
+}
+
+void
+cpa_json_beside(json_t *add, const char *key, const char *suffix, json_t *value)
+{
+	char name[128];
+	int n = snprintf(name, sizeof(name), "%s%s", key, suffix);
+
+	if (n < 0 || (size_t)n >= sizeof(name)) {
+		json_decref(value);
+		return;
+	}
+	json_object_set_new(add, name, value);
 }

@@ -167,13 +167,21 @@ builtin_error_page(struct cpa_ctx *ctx, int status, const char *message)
 	ctx->resp.status = status;
 }
 
+/* What the layout of an HTML page shows a signed-in person: who they are,
+ * the CSRF token for its forms and, unless the page reports a failure of
+ * the service, how many reminders wait unread in their inbox (left out
+ * when it cannot be known: the page never fails for it). */
 static void
-add_layout_model(struct cpa_ctx *ctx, json_t *model)
+add_layout_model(struct cpa_ctx *ctx, json_t *model, int status)
 {
+	long long unread;
+
 	if (ctx->session == NULL)
 		return;
 	json_object_set_new(model, "user", cpa_session_user_json(ctx->session));
 	json_object_set_new(model, "csrf_token", json_string(ctx->session->csrf));
+	if (status < 500 && (unread = cpa_inbox_unread(ctx)) >= 0)
+		json_object_set_new(model, "inbox_unread", json_integer(unread));
 }
 
 void
@@ -186,7 +194,7 @@ cpa_render(struct cpa_ctx *ctx, int status, const char *tmpl, json_t *model)
 		write_json(ctx, status, model);
 		return;
 	}
-	add_layout_model(ctx, model);
+	add_layout_model(ctx, model, status);
 	ctx->resp.body.len = 0;
 	if (cpa_template_render(tmpl, model, &ctx->resp.body) != CPA_OK) {
 		cpa_log(CPA_LOG_ERROR, "template", "cannot render %s", tmpl);
@@ -221,7 +229,7 @@ cpa_error(struct cpa_ctx *ctx, int status, const char *message)
 	json_object_set_new(m, "message", json_string(message));
 	if (status >= 500)
 		json_object_set_new(m, "incident", json_string(ctx->req.request_id));
-	add_layout_model(ctx, m);
+	add_layout_model(ctx, m, status);
 	ctx->resp.body.len = 0;
 	if (cpa_template_render("error", m, &ctx->resp.body) != CPA_OK) {
 		json_decref(m);
@@ -303,6 +311,48 @@ cpa_input_read(struct cpa_ctx *ctx, const struct cpa_field *fields, size_t nfiel
 	return rc;
 }
 
+int
+cpa_query_read(struct cpa_ctx *ctx, const struct cpa_field *fields, size_t nfields,
+    struct cpa_input *in)
+{
+	int rc;
+
+	if ((rc = cpa_input_read(ctx, fields, nfields, in)) != CPA_OK || in->nerrors == 0)
+		return rc;
+	if (ctx->req.wants_json)
+		cpa_render_invalid(ctx, NULL, NULL, in);
+	else
+		cpa_error(ctx, 422, in->errors[0].message);
+	return 422;
+}
+
+int
+cpa_input_refused(struct cpa_ctx *ctx, const struct cpa_input *in,
+    cpa_again_fn again, long long id)
+{
+	if (in->nerrors == 0)
+		return 0;
+	if (ctx->req.wants_json)
+		cpa_render_invalid(ctx, NULL, NULL, in);
+	else
+		again(ctx, id, in, 422);
+	return 1;
+}
+
+json_t *
+cpa_body_json(struct cpa_ctx *ctx)
+{
+	char err[128];
+	json_t *doc;
+
+	if ((doc = cpa_json_parse(ctx->req.body, ctx->req.body_len, err,
+	    sizeof(err))) == NULL) {
+		cpa_error(ctx, 400, NULL);
+		return NULL;
+	}
+	return cpa_json_keep(ctx->arena, doc);
+}
+
 void
 cpa_render_field_error(struct cpa_ctx *ctx, int status, const char *tmpl,
     json_t *model, const char *field, const char *message)
@@ -317,6 +367,30 @@ cpa_render_field_error(struct cpa_ctx *ctx, int status, const char *tmpl,
 	in.nerrors = 1;
 	cpa_render_invalid(ctx, tmpl, model, &in);
 	ctx->resp.status = status;
+}
+
+const struct cpa_problem *
+cpa_problem_find(const struct cpa_problem *t, size_t n, const char *code,
+    const char *fallback)
+{
+	size_t i;
+
+	for (i = 0; code != NULL && i < n; i++)
+		if (strcmp(t[i].code, code) == 0)
+			return &t[i];
+	return fallback != NULL ? cpa_problem_find(t, n, fallback, NULL) : NULL;
+}
+
+void
+cpa_problem_error(struct cpa_ctx *ctx, const struct cpa_problem *p,
+    const char *message)
+{
+	if (message == NULL)
+		message = p->message;
+	if (ctx->req.wants_json && p->field != NULL)
+		cpa_render_field_error(ctx, p->status, NULL, NULL, p->field, message);
+	else
+		cpa_error(ctx, p->status, message);
 }
 
 void

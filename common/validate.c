@@ -1,8 +1,8 @@
 /*
  * validate.c - the value checks every input goes through: strict UTF-8,
  * free text without control characters, NHS numbers (modulus 11), calendar
- * dates, usernames, e-mail addresses and bounded integers.  All functions
- * are pure: they read their arguments and allocate nothing.
+ * dates and times, usernames, e-mail addresses and bounded integers.  All
+ * functions are pure: they read their arguments and allocate nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -179,6 +179,76 @@ cpa_date_valid(const char *s, int *y, int *m, int *d)
 	if (d != NULL)
 		*d = dd;
 	return 1;
+}
+
+const char *const cpa_episode_levels[] = {
+	"standard", "enhanced", "complex", "non_cpa", "personalised", NULL
+};
+
+/* The value of the n decimal digits at s; -1 when one is not a digit
+ * (reading stops there, so a shorter string is safe). */
+static int
+digits_value(const char *s, size_t n)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* The date, the time of day, then optional seconds, fraction and zone, as
+ * cpa.h says; every part's digits in range. */
+int
+cpa_timestamp_valid(const char *s, int *zone)
+{
+	char day[11];
+	size_t n, i, k;
+	int v;
+
+	if (s == NULL || (n = strlen(s)) < 16 || n > 40)
+		return 0;
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!cpa_date_valid(day, NULL, NULL, NULL) || (s[10] != 'T' && s[10] != ' '))
+		return 0;
+	if ((v = digits_value(s + 11, 2)) < 0 || v > 23 || s[13] != ':' ||
+	    (v = digits_value(s + 14, 2)) < 0 || v > 59)
+		return 0;
+	i = 16;
+	if (s[i] == ':') {
+		if ((v = digits_value(s + i + 1, 2)) < 0 || v > 59)
+			return 0;
+		i += 3;
+		if (s[i] == '.') {
+			for (k = i + 1; s[k] >= '0' && s[k] <= '9'; k++)
+				;
+			if (k == i + 1 || k - i - 1 > 6)
+				return 0;
+			i = k;
+		}
+	}
+	if (zone != NULL)
+		*zone = s[i] != '\0';
+	if (s[i] == 'Z')
+		i++;
+	else if (s[i] == '+' || s[i] == '-') {
+		if ((v = digits_value(s + i + 1, 2)) < 0 || v > 14)
+			return 0;
+		i += 3;
+		if (s[i] == ':')
+			i++;
+		if (s[i] != '\0') {
+			if ((v = digits_value(s + i, 2)) < 0 || v > 59)
+				return 0;
+			i += 2;
+		}
+	}
+	return s[i] == '\0';
 }
 
 int

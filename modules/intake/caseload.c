@@ -41,7 +41,9 @@ static const struct cpa_stmt q_caseload = {
 	"  'team_name', t.name, 'level', e.level, 'started_at', e.started_at,"
 	"  'next_review_due', NULL, 'risk_status', CASE WHEN ra.id IS NOT NULL THEN"
 	"   json_build_object('assessment_id', ra.id, 'level', ra.overall_level,"
-	"   'review_due', ra.next_review_due, 'overdue', ra.next_review_due < current_date)"
+	"   'review_due', ra.next_review_due, 'overdue', ra.next_review_due < current_date,"
+	"   'review_requested', ra.review_requested_at IS NOT NULL,"
+	"   'review_trigger', ra.review_trigger)"
 	"   END)"
 	"  ORDER BY su.family_name, su.given_name, e.id), '[]')"
 	"  FROM episode e JOIN service_user su ON su.id = e.service_user_id"
@@ -68,36 +70,50 @@ static const struct cpa_field caseload_fields[] = {
 	{ "coordinator_id", "Care coordinator", CPA_FT_ID, 0, 0, 0, NULL },
 };
 
+/* For the page only: each early review's trigger in words inside a
+ * sentence, "crisis contact" for crisis_contact (the codes of
+ * sql/004_risk_reviews.sql read as words). */
+static void
+caseload_triggers(struct cpa_ctx *ctx, json_t *caseload)
+{
+	json_t *row, *status;
+	const char *code;
+	char *text, *p;
+	size_t i;
+
+	json_array_foreach(caseload, i, row) {
+		status = json_object_get(row, "risk_status");
+		if ((code = json_string_value(json_object_get(status, "review_trigger"))) == NULL)
+			continue;
+		text = cpa_strdup(ctx->arena, code);
+		for (p = text; *p != '\0'; p++)
+			if (*p == '_')
+				*p = ' ';
+		json_object_set_new(status, "review_trigger_text", json_string(text));
+	}
+}
+
 int
 caseload_show(struct cpa_ctx *ctx)
 {
 	const struct cpa_session *s = ctx->session;
 	long long target = s->user_id;
 	int manager = cpa_session_has_role(s, CPA_ROLES_MANAGER, 0), other;
-	const char *params[3], *covered, *name;
+	const char *params[3], *name;
 	json_t *caseload, *teams, *who, *m;
 	struct cpa_input in;
 	PGresult *r;
 
-	if (cpa_input_read(ctx, caseload_fields, CPA_NFIELDS(caseload_fields), &in) != CPA_OK)
+	if (cpa_query_read(ctx, caseload_fields, CPA_NFIELDS(caseload_fields), &in) != CPA_OK)
 		return CPA_OK;
-	if (in.nerrors > 0) {
-		if (ctx->req.wants_json)
-			cpa_render_invalid(ctx, NULL, NULL, &in);
-		else
-			cpa_error(ctx, 422, in.errors[0].message);
-		return CPA_OK;
-	}
 	if (in.values[CL_COORDINATOR].present)
 		target = in.values[CL_COORDINATOR].num;
 	other = target != s->user_id;
 	cpa_db_begin(ctx);
 	if (other && !manager) {
-		cpa_audit(ctx, "access_denied", "caseload", in.values[CL_COORDINATOR].str,
+		cpa_deny(ctx, 403, "Only team and district managers can see another "
+		    "coordinator's caseload", "caseload", in.values[CL_COORDINATOR].str,
 		    0, 0, "not a manager");
-		(void)cpa_db_commit(ctx);
-		cpa_error(ctx, 403, "Only team and district managers can see another "
-		    "coordinator's caseload");
 		return CPA_OK;
 	}
 	params[0] = cpa_sprintf(ctx->arena, "%lld", target);
@@ -107,8 +123,7 @@ caseload_show(struct cpa_ctx *ctx)
 		cpa_error_rc(ctx, ctx->db_rc);
 		return CPA_OK;
 	}
-	covered = cpa_db_get(r, 0, "covered");
-	if (other && (covered == NULL || strcmp(covered, "t") != 0)) {
+	if (other && !cpa_db_flag(r, 0, "covered")) {
 		cpa_not_found(ctx, "caseload", params[0]);
 		return CPA_OK;
 	}
@@ -122,10 +137,8 @@ caseload_show(struct cpa_ctx *ctx)
 	cpa_audit(ctx, "read", "caseload", params[0], 0, 0, cpa_sprintf(ctx->arena,
 	    "%zu open episodes, %zu teams", json_array_size(caseload),
 	    json_array_size(teams)));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	m = json_pack("{s:O,s:O,s:O}", "caseload", caseload, "teams", teams,
 	    "coordinator", who != NULL ? who : json_null());
 	if (!ctx->req.wants_json) {
@@ -135,6 +148,7 @@ caseload_show(struct cpa_ctx *ctx)
 		json_object_set_new(m, "own", json_boolean(!other));
 		json_object_set_new(m, "manager", json_boolean(manager));
 		episode_view(m);
+		caseload_triggers(ctx, caseload);
 	}
 	cpa_render(ctx, 200, "caseload", m);
 	return CPA_OK;

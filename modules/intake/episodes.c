@@ -13,7 +13,6 @@
  * needs a clinical role covering its team (403).
  */
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "intake.h"
@@ -79,8 +78,7 @@
 #define EPISODE_CURRENT \
 	"SELECT e.id, e.site_id, e.service_user_id, e.team_id, e.level," \
 	" e.coordinator_id, e.version, e.ended_at IS NOT NULL AS closed," \
-	" EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = e.team_id" \
-	"   AND m.role IN " CLINICAL_ROLES_SQL ") AS covered," \
+	" " CALLER_COVERS("e.team_id") " AS covered," \
 	" EXISTS (SELECT 1 FROM episode_transfer p WHERE p.episode_id = e.id" \
 	"   AND p.status = 'pending') AS pending" \
 	" FROM episode e WHERE e.id = $1::bigint"
@@ -109,8 +107,7 @@ static const struct cpa_stmt q_episode = {
 	"       ORDER BY tt.district_name, tt.team_name) AS teams"
 	"       FROM trust_teams() tt WHERE tt.team_id <> e.team_id"
 	"       GROUP BY tt.site_id, tt.site_name) g),"
-	"  'can_change', e.ended_at IS NULL AND EXISTS (SELECT 1 FROM my_team m"
-	"     WHERE m.team_id = e.team_id AND m.role IN " CLINICAL_ROLES_SQL "))"
+	"  'can_change', e.ended_at IS NULL AND " CALLER_COVERS("e.team_id") ")"
 	" END AS choices"
 	" FROM episode e WHERE e.id = $1::bigint",
 	2
@@ -225,8 +222,7 @@ static const struct cpa_stmt q_transfer_request = {
 	"SELECT x.id, x.status, x.site_id, x.episode_id, x.to_site_id, x.to_team_id" \
 	" FROM episode_transfer x WHERE x.id = $1::bigint" \
 	" AND x.to_site_id = ANY (cpa_site_ids())" \
-	" AND EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = x.to_team_id" \
-	"   AND m.role IN " CLINICAL_ROLES_SQL ")"
+	" AND " CALLER_COVERS("x.to_team_id")
 
 /* $1 transfer, $2 level, $3 coordinator, $4 reason.  The checks here name
  * the field at fault; intake_accept_transfer() (002_intake.sql) makes them
@@ -309,8 +305,7 @@ static const struct cpa_stmt q_transfers = {
 	"  ORDER BY i.requested_at, i.transfer_id), '[]')"
 	"  FROM intake_incoming_transfers() i JOIN team t ON t.id = i.to_team_id"
 	"  JOIN site s ON s.id = i.to_site_id"
-	"  WHERE i.to_team_id IN (SELECT m.team_id FROM my_team m"
-	"    WHERE m.role IN " CLINICAL_ROLES_SQL ")) AS incoming,"
+	"  WHERE i.to_team_id IN " CALLER_TEAMS ") AS incoming,"
 	" (SELECT coalesce(json_agg(json_build_object('id', x.id, 'episode_id', x.episode_id,"
 	"  'service_user', " PERSON_SUMMARY_JSON ","
 	"  'from_team_id', e.team_id, 'from_team_name', ft.name,"
@@ -341,9 +336,6 @@ static const struct cpa_stmt q_teams = {
 
 /* ------------------------------------------------------------ input */
 
-static const char *const level_codes[] = {
-	"standard", "enhanced", "complex", "non_cpa", "personalised", NULL
-};
 static const char *const end_reason_codes[] = {
 	"discharged_to_gp", "moved_away", "died", "declined_contact", "other", NULL
 };
@@ -351,7 +343,7 @@ static const char *const decision_codes[] = { "accept", "decline", NULL };
 
 enum { LV_LEVEL, LV_REASON, LV_VERSION };
 static const struct cpa_field level_fields[] = {
-	{ "level", "Level of care", CPA_FT_ENUM, CPA_FF_REQUIRED, 0, 0, level_codes },
+	{ "level", "Level of care", CPA_FT_ENUM, CPA_FF_REQUIRED, 0, 0, cpa_episode_levels },
 	{ "reason", "Reason", CPA_FT_TEXT, CPA_FF_REQUIRED, 1, 2000, NULL },
 	{ "version", "Version", CPA_FT_INT, CPA_FF_REQUIRED, 1, INT_MAX, NULL },
 };
@@ -381,18 +373,13 @@ enum { TD_DECISION, TD_REASON, TD_LEVEL, TD_COORDINATOR };
 static const struct cpa_field decide_fields[] = {
 	{ "decision", "Decision", CPA_FT_ENUM, CPA_FF_REQUIRED, 0, 0, decision_codes },
 	{ "reason", "Reason", CPA_FT_TEXT, CPA_FF_REQUIRED, 1, 2000, NULL },
-	{ "level", "Level of care", CPA_FT_ENUM, 0, 0, 0, level_codes },
+	{ "level", "Level of care", CPA_FT_ENUM, 0, 0, 0, cpa_episode_levels },
 	{ "coordinator_id", "Care coordinator", CPA_FT_ID, 0, 0, 0, NULL },
 };
 
 /* What a statement's "problem" means for the caller.  field NULL: a plain
  * error, shown on a page at the form's first field. */
-static const struct problem {
-	const char *code;
-	int status;
-	const char *field;
-	const char *message;
-} problems[] = {
+static const struct cpa_problem problems[] = {
 	{ "denied", 403, NULL, "You can only change episodes of your own teams" },
 	{ "closed", 409, NULL, "This episode is closed" },
 	{ "stale", 409, NULL,
@@ -414,15 +401,11 @@ static const struct problem {
 
 /* The entry for code; the statements name no other codes, but anything
  * unknown is answered like a stale version: nothing was changed. */
-static const struct problem *
+static const struct cpa_problem *
 problem_of(const char *code)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(problems) / sizeof(problems[0]); i++)
-		if (strcmp(problems[i].code, code) == 0)
-			return &problems[i];
-	return problem_of("stale");
+	return cpa_problem_find(problems, sizeof(problems) / sizeof(problems[0]), code,
+	    "stale");
 }
 
 /* One kind of change to an episode: its input, its statement (params[i]
@@ -523,44 +506,8 @@ label_of(const char *table, const char *code)
 	return NULL;
 }
 
-/* "2025-03-27" -> "27 March 2025"; "2025-03-27T14:05:..." -> "27 March
- * 2025 14:05".  NULL when s is neither. */
 static json_t *
-date_text(const char *s)
-{
-	static const char *const months[] = { "January", "February", "March",
-	    "April", "May", "June", "July", "August", "September", "October",
-	    "November", "December" };
-	char day[11], buf[64];
-	int y, m, d;
-
-	if (strlen(s) < 10)
-		return json_null();
-	memcpy(day, s, 10);
-	day[10] = '\0';
-	if (!cpa_date_valid(day, &y, &m, &d))
-		return json_null();
-	if (s[10] == 'T' && strlen(s) >= 16 && s[13] == ':' &&
-	    strspn(s + 11, "0123456789") == 2 && strspn(s + 14, "0123456789") == 2)
-		snprintf(buf, sizeof(buf), "%d %s %d %.5s", d, months[m - 1], y, s + 11);
-	else if (s[10] == '\0')
-		snprintf(buf, sizeof(buf), "%d %s %d", d, months[m - 1], y);
-	else
-		return json_null();
-	return json_string(buf);
-}
-
-static int
-is_date_key(const char *key)
-{
-	size_t n = strlen(key);
-
-	return strcmp(key, "at") == 0 || strcmp(key, "date_of_birth") == 0 ||
-	    (n > 3 && strcmp(key + n - 3, "_at") == 0);
-}
-
-static json_t *
-level_choices(json_t *codes)
+level_choices(const json_t *codes)
 {
 	json_t *out = json_array(), *c;
 	const char *text;
@@ -577,120 +524,37 @@ level_choices(json_t *codes)
 	return out;
 }
 
+/* The words of one member: its label, its date in words ("27 March 2025
+ * 14:05"), the choices of a "levels" array. */
 static void
-view_walk(json_t *v, int depth)
+view_member(json_t *add, const char *key, const json_t *value, void *arg)
 {
-	const char *key, *text;
-	json_t *item, *add;
-	char name[80];
-	size_t i;
+	const char *text;
+	size_t i, n = strlen(key);
 
-	if (depth > 16)
-		return;
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, item)
-			view_walk(item, depth + 1);
-		return;
-	}
-	if (!json_is_object(v))
-		return;
-	add = json_object();
-	json_object_foreach(v, key, item) {
-		for (i = 0; i < sizeof(labelled) / sizeof(labelled[0]); i++)
-			if (strcmp(labelled[i].key, key) == 0) {
-				text = json_is_string(item) ? label_of(labelled[i].table,
-				    json_string_value(item)) : NULL;
-				snprintf(name, sizeof(name), "%s_label", key);
-				json_object_set_new(add, name, text != NULL ?
-				    json_string(text) : json_null());
-			}
-		if (is_date_key(key) && strlen(key) < sizeof(name) - 5) {
-			snprintf(name, sizeof(name), "%s_text", key);
-			json_object_set_new(add, name, json_is_string(item) ?
-			    date_text(json_string_value(item)) : json_null());
+	(void)arg;
+	for (i = 0; i < sizeof(labelled) / sizeof(labelled[0]); i++)
+		if (strcmp(labelled[i].key, key) == 0) {
+			text = json_is_string(value) ? label_of(labelled[i].table,
+			    json_string_value(value)) : NULL;
+			cpa_json_beside(add, key, "_label", text != NULL ?
+			    json_string(text) : json_null());
 		}
-		if (strcmp(key, "levels") == 0 && json_is_array(item))
-			json_object_set_new(add, "level_choices", level_choices(item));
-		view_walk(item, depth + 1);
-	}
-	json_object_update(v, add);
-	json_decref(add);
+	if (strcmp(key, "at") == 0 || strcmp(key, "date_of_birth") == 0 ||
+	    (n > 3 && strcmp(key + n - 3, "_at") == 0))
+		cpa_json_beside(add, key, "_text", cpa_date_text(json_string_value(value),
+		    " "));
+	if (strcmp(key, "levels") == 0 && json_is_array(value))
+		json_object_set_new(add, "level_choices", level_choices(value));
 }
 
 void
 episode_view(json_t *model)
 {
-	view_walk(model, 0);
+	cpa_json_annotate(model, view_member, NULL);
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-flag(const PGresult *r, const char *col)
-{
-	const char *v = cpa_db_get(r, 0, col);
-
-	return v != NULL && strcmp(v, "t") == 0;
-}
-
-static int
-has_error(const struct cpa_input *in, const char *field)
-{
-	size_t i;
-
-	for (i = 0; i < in->nerrors; i++)
-		if (strcmp(in->errors[i].field, field) == 0)
-			return 1;
-	return 0;
-}
-
-/* in's errors with a copy of one more appended (arena memory). */
-static void
-add_error(struct cpa_ctx *ctx, struct cpa_input *in, const char *field,
-    const char *message)
-{
-	struct cpa_field_error *e;
-
-	e = cpa_alloc(ctx->arena, sizeof(*e) * (in->nerrors + 1));
-	if (in->nerrors > 0)
-		memcpy(e, in->errors, sizeof(*e) * in->nerrors);
-	e[in->nerrors].field = field;
-	e[in->nerrors].message = message;
-	in->errors = e;
-	in->nerrors++;
-}
-
-/* What was typed, as the form shows it again: {name: value}. */
-static json_t *
-typed(const struct cpa_input *in)
-{
-	json_t *f = json_object();
-	size_t i;
-
-	for (i = 0; i < in->nfields; i++)
-		if (in->values[i].present)
-			json_object_set_new(f, in->fields[i].name,
-			    json_string(in->values[i].str));
-	return f;
-}
-
-/* A copy of in whose error fields are "<prefix>_<field>": the ids of a
- * page's inputs when it has several forms. */
-static struct cpa_input
-prefixed(struct cpa_ctx *ctx, const struct cpa_input *in, const char *prefix)
-{
-	struct cpa_input p = *in;
-	struct cpa_field_error *e;
-	size_t i;
-
-	e = cpa_alloc(ctx->arena, sizeof(*e) * (in->nerrors + 1));
-	for (i = 0; i < in->nerrors; i++) {
-		e[i].field = cpa_sprintf(ctx->arena, "%s_%s", prefix, in->errors[i].field);
-		e[i].message = in->errors[i].message;
-	}
-	p.errors = e;
-	return p;
-}
 
 /* Give every choice in array choices "selected": whether its key equals
  * value (a string as typed; NULL selects nothing). */
@@ -771,15 +635,8 @@ episode_model(struct cpa_ctx *ctx, long long id)
 
 	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = ctx->req.wants_json ? "false" : "true";
-	r = cpa_db_exec(ctx, &q_episode, params);
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if ((r = cpa_fetch(ctx, &q_episode, params, "episode")) == NULL)
 		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "episode", params[0]);
-		return NULL;
-	}
 	if ((episode = cpa_db_json(ctx->arena, r, 0, "episode")) == NULL) {
 		cpa_error(ctx, 500, NULL);
 		return NULL;
@@ -814,13 +671,8 @@ episode_show(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	cpa_db_begin(ctx);
-	if ((m = episode_model(ctx, id)) == NULL)
+	if ((m = episode_model(ctx, id)) == NULL || cpa_commit_or_fail(ctx, m) != CPA_OK)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
 	if (!ctx->req.wants_json) {
 		episode_view(m);
 		episode_page_marks(m);
@@ -835,19 +687,16 @@ static void
 episode_page_invalid(struct cpa_ctx *ctx, long long id, const char *form,
     const struct cpa_input *in, int status)
 {
-	struct cpa_input p = prefixed(ctx, in, form);
+	struct cpa_input p = cpa_input_prefixed(ctx->arena, in,
+	    cpa_sprintf(ctx->arena, "%s_", form));
 	json_t *m;
 
 	cpa_db_rollback(ctx);
 	cpa_db_begin(ctx);
-	if ((m = episode_model(ctx, id)) == NULL)
+	if ((m = episode_model(ctx, id)) == NULL || cpa_commit_or_fail(ctx, m) != CPA_OK)
 		return;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
-	json_object_set_new(m, cpa_sprintf(ctx->arena, "form_%s", form), typed(in));
+	json_object_set_new(m, cpa_sprintf(ctx->arena, "form_%s", form),
+	    cpa_input_typed(in));
 	episode_view(m);
 	episode_page_marks(m);
 	cpa_render_invalid(ctx, "episode_detail", m, &p);
@@ -858,23 +707,18 @@ episode_page_invalid(struct cpa_ctx *ctx, long long id, const char *form,
  * page shows the message at the field (or the form's first field). */
 static void
 change_refused(struct cpa_ctx *ctx, const struct change *c, long long id,
-    const struct cpa_input *in, const struct problem *p)
+    const struct cpa_input *in, const struct cpa_problem *p)
 {
-	struct cpa_field_error e;
 	struct cpa_input one;
 
 	if (ctx->req.wants_json || p->status == 403) {
-		if (p->field != NULL && p->status != 403)
-			cpa_render_field_error(ctx, p->status, NULL, NULL, p->field, p->message);
-		else
-			cpa_error(ctx, p->status, p->message);
+		cpa_problem_error(ctx, p, NULL);
 		return;
 	}
 	one = *in;
-	e.field = p->field != NULL ? p->field : c->first_field;
-	e.message = p->message;
-	one.errors = &e;
-	one.nerrors = 1;
+	one.nerrors = 0;
+	cpa_input_add_error(ctx->arena, &one, p->field != NULL ? p->field :
+	    c->first_field, p->message);
 	episode_page_invalid(ctx, id, c->form, &one, p->status);
 }
 
@@ -887,35 +731,15 @@ change_run(struct cpa_ctx *ctx, const struct change *c, long long id,
 	const char *code;
 	PGresult *r;
 
-	cpa_db_begin(ctx);
-	r = cpa_db_exec(ctx, c->st, params);
-	if (r == NULL && ctx->db_rc == CPA_ECONFLICT) {
-		change_refused(ctx, c, id, in, problem_of(c->conflict));
-		return NULL;
-	}
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "episode", params[0]);
-		return NULL;
-	}
-	code = cpa_db_get(r, 0, "problem");
-	if (code == NULL && !flag(r, "done"))
-		code = "stale";
-	if (code == NULL)
+	if ((r = cpa_run_change(ctx, c->st, params, "episode", c->conflict,
+	    &code)) != NULL && code == NULL)
 		return r;
-	if (strcmp(code, "denied") == 0) {
-		cpa_audit(ctx, "access_denied", "episode", params[0],
+	if (code != NULL && strcmp(code, "denied") == 0)
+		cpa_deny(ctx, 403, problem_of(code)->message, "episode", params[0],
 		    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
 		    c->action);
-		if (cpa_db_commit(ctx) != CPA_OK) {
-			cpa_error_rc(ctx, ctx->db_rc);
-			return NULL;
-		}
-	}
-	change_refused(ctx, c, id, in, problem_of(code));
+	else if (code != NULL)
+		change_refused(ctx, c, id, in, problem_of(code));
 	return NULL;
 }
 
@@ -955,15 +779,11 @@ episode_change(struct cpa_ctx *ctx, const struct change *c)
 	    cpa_db_get(r, 0, c->id_column) : params[0],
 	    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
 	    cpa_db_get(r, 0, "detail"));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
 	if (!ctx->req.wants_json) {
-		cpa_redirect(ctx, cpa_sprintf(ctx->arena, "/episodes/%lld", id));
+		cpa_commit_redirect(ctx, cpa_sprintf(ctx->arena, "/episodes/%lld", id));
 		return CPA_OK;
 	}
-	cpa_render(ctx, c->status, NULL, json_pack("{s:O}", c->result, out));
+	cpa_commit_render(ctx, c->status, NULL, json_pack("{s:O}", c->result, out));
 	return CPA_OK;
 }
 
@@ -1026,13 +846,8 @@ transfer_list(struct cpa_ctx *ctx)
 	json_t *m;
 
 	cpa_db_begin(ctx);
-	if ((m = transfers_model(ctx)) == NULL)
+	if ((m = transfers_model(ctx)) == NULL || cpa_commit_or_fail(ctx, m) != CPA_OK)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
 	if (!ctx->req.wants_json) {
 		episode_view(m);
 		transfers_page_marks(m);
@@ -1048,20 +863,16 @@ static void
 transfers_page_invalid(struct cpa_ctx *ctx, long long id, const struct cpa_input *in,
     int status)
 {
-	struct cpa_input p = prefixed(ctx, in, cpa_sprintf(ctx->arena, "t%lld", id));
+	struct cpa_input p = cpa_input_prefixed(ctx->arena, in,
+	    cpa_sprintf(ctx->arena, "t%lld_", id));
 	json_t *m, *item;
 	size_t i, k;
 	int found = 0;
 
 	cpa_db_rollback(ctx);
 	cpa_db_begin(ctx);
-	if ((m = transfers_model(ctx)) == NULL)
+	if ((m = transfers_model(ctx)) == NULL || cpa_commit_or_fail(ctx, m) != CPA_OK)
 		return;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
 	json_array_foreach(json_object_get(m, "incoming"), i, item) {
 		int here = json_integer_value(json_object_get(item, "transfer_id")) == id;
 
@@ -1071,7 +882,7 @@ transfers_page_invalid(struct cpa_ctx *ctx, long long id, const struct cpa_input
 		for (k = 0; here && k < in->nerrors; k++)
 			json_object_set_new(item, cpa_sprintf(ctx->arena, "error_%s",
 			    in->errors[k].field), json_string(in->errors[k].message));
-		json_object_set_new(item, "form", here ? typed(in) : json_null());
+		json_object_set_new(item, "form", here ? cpa_input_typed(in) : json_null());
 		found |= here;
 	}
 	if (!found) {
@@ -1089,22 +900,17 @@ static void
 transfer_refused(struct cpa_ctx *ctx, long long id, const struct cpa_input *in,
     const char *code)
 {
-	const struct problem *p = problem_of(code);
-	struct cpa_field_error e;
+	const struct cpa_problem *p = problem_of(code);
 	struct cpa_input one;
 
 	if (ctx->req.wants_json) {
-		if (p->field != NULL)
-			cpa_render_field_error(ctx, p->status, NULL, NULL, p->field, p->message);
-		else
-			cpa_error(ctx, p->status, p->message);
+		cpa_problem_error(ctx, p, NULL);
 		return;
 	}
 	one = *in;
-	e.field = p->field != NULL ? p->field : "decision";
-	e.message = p->message;
-	one.errors = &e;
-	one.nerrors = 1;
+	one.nerrors = 0;
+	cpa_input_add_error(ctx->arena, &one, p->field != NULL ? p->field : "decision",
+	    p->message);
 	transfers_page_invalid(ctx, id, &one, p->status);
 }
 
@@ -1166,16 +972,12 @@ transfer_accept(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 		cpa_audit(ctx, "transfer_accepted", "episode",
 		    cpa_db_get(r, 0, "from_episode_id"), from_su, from_site,
 		    cpa_sprintf(ctx->arena, "transfer %s", params[0]));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
 	if (!ctx->req.wants_json) {
-		cpa_redirect(ctx, cpa_sprintf(ctx->arena, "/episodes/%lld",
+		cpa_commit_redirect(ctx, cpa_sprintf(ctx->arena, "/episodes/%lld",
 		    (long long)json_integer_value(json_object_get(episode, "id"))));
 		return;
 	}
-	cpa_render(ctx, 200, NULL, json_pack("{s:O,s:O}", "transfer", transfer,
+	cpa_commit_render(ctx, 200, NULL, json_pack("{s:O,s:O}", "transfer", transfer,
 	    "episode", episode));
 }
 
@@ -1192,16 +994,10 @@ transfer_decline(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 
 	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = in->values[TD_REASON].str;
-	if ((r = cpa_db_exec(ctx, &q_transfer_decline, params)) == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if ((r = cpa_fetch(ctx, &q_transfer_decline, params, "episode_transfer")) == NULL)
 		return;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "episode_transfer", params[0]);
-		return;
-	}
 	code = cpa_db_get(r, 0, "problem");
-	if (code != NULL || !flag(r, "done")) {
+	if (code != NULL || !cpa_db_flag(r, 0, "done")) {
 		transfer_refused(ctx, id, in, code != NULL ? code : "not_pending");
 		return;
 	}
@@ -1219,15 +1015,11 @@ transfer_decline(struct cpa_ctx *ctx, long long id, const struct cpa_input *in)
 		cpa_audit(ctx, "transfer_declined", "episode",
 		    cpa_db_get(r, 0, "from_episode_id"), from_su, from_site,
 		    cpa_sprintf(ctx->arena, "transfer %s", params[0]));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
 	if (!ctx->req.wants_json) {
-		cpa_redirect(ctx, "/transfers");
+		cpa_commit_redirect(ctx, "/transfers");
 		return;
 	}
-	cpa_render(ctx, 200, NULL, json_pack("{s:O,s:n}", "transfer", transfer,
+	cpa_commit_render(ctx, 200, NULL, json_pack("{s:O,s:n}", "transfer", transfer,
 	    "episode"));
 }
 
@@ -1246,18 +1038,14 @@ transfer_decide(struct cpa_ctx *ctx)
 	}
 	accept = in.values[TD_DECISION].present &&
 	    strcmp(in.values[TD_DECISION].str, "accept") == 0;
-	if (accept && !in.values[TD_LEVEL].present && !has_error(&in, "level"))
-		add_error(ctx, &in, "level", "Select a level of care");
+	if (accept && !in.values[TD_LEVEL].present && cpa_input_error(&in, "level") == NULL)
+		cpa_input_add_error(ctx->arena, &in, "level", "Select a level of care");
 	if (accept && !in.values[TD_COORDINATOR].present &&
-	    !has_error(&in, "coordinator_id"))
-		add_error(ctx, &in, "coordinator_id", "Select a care coordinator");
-	if (in.nerrors > 0) {
-		if (ctx->req.wants_json)
-			cpa_render_invalid(ctx, NULL, NULL, &in);
-		else
-			transfers_page_invalid(ctx, id, &in, 422);
+	    cpa_input_error(&in, "coordinator_id") == NULL)
+		cpa_input_add_error(ctx->arena, &in, "coordinator_id",
+		    "Select a care coordinator");
+	if (cpa_input_refused(ctx, &in, transfers_page_invalid, id))
 		return CPA_OK;
-	}
 	cpa_db_begin(ctx);
 	if (accept)
 		transfer_accept(ctx, id, &in);
@@ -1280,10 +1068,6 @@ team_list(struct cpa_ctx *ctx)
 		cpa_error_rc(ctx, r == NULL ? ctx->db_rc : CPA_ERR);
 		return CPA_OK;
 	}
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
-	cpa_render(ctx, 200, NULL, json_pack("{s:O}", "teams", teams));
+	cpa_commit_render(ctx, 200, NULL, json_pack("{s:O}", "teams", teams));
 	return CPA_OK;
 }

@@ -232,10 +232,8 @@ person_show(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	if ((r = person_fetch(ctx, cpa_param_id(&ctx->req, "id"))) == NULL)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	person = cpa_db_json(ctx->arena, r, 0, "service_user");
 	if (ctx->req.wants_json) {
 		cpa_render(ctx, 200, NULL, json_pack("{s:O,s:O,s:O}", "service_user", person,
@@ -276,10 +274,8 @@ update_refused(struct cpa_ctx *ctx, long long id, struct cpa_input *in, int stat
 		if (current != NULL)
 			cpa_audit(ctx, "read", "service_user", params[0], id,
 			    cpa_db_ll(r, 0, "site_id"), "stale edit");
-		if (cpa_db_commit(ctx) != CPA_OK) {
-			cpa_error_rc(ctx, ctx->db_rc);
+		if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 			return;
-		}
 		if (current != NULL) {
 			cpa_render(ctx, status, NULL, json_pack("{s:s,s:O}", "error",
 			    "Someone else changed this record since you opened it. "
@@ -293,10 +289,8 @@ update_refused(struct cpa_ctx *ctx, long long id, struct cpa_input *in, int stat
 	}
 	if ((r = person_fetch(ctx, id)) == NULL)
 		return;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return;
-	}
 	if (current != NULL) {
 		json_t *m = detail_model(ctx, r, current, NULL);
 
@@ -350,16 +344,14 @@ person_update(struct cpa_ctx *ctx)
 		cpa_not_found(ctx, "service_user", params[0]);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "updated"), "t") != 0) {
+	if (!cpa_db_flag(r, 0, "updated")) {
 		update_refused(ctx, id, &in, 409, cpa_db_json(ctx->arena, r, 0, "service_user"));
 		return CPA_OK;
 	}
 	cpa_audit(ctx, "update", "service_user", params[0], id, cpa_db_ll(r, 0, "site_id"),
 	    cpa_db_get(r, 0, "changed"));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	if (!ctx->req.wants_json) {
 		cpa_redirect(ctx, record_path(ctx, "service-users", params[0]));
 		return CPA_OK;
@@ -422,10 +414,8 @@ person_search(struct cpa_ctx *ctx)
 	cpa_audit(ctx, "search", "service_user", NULL, 0, 0,
 	    cpa_sprintf(ctx->arena, "criteria: %s; results: %zu", criteria.data,
 	    json_array_size(results)));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	if (ctx->req.wants_json) {
 		cpa_render(ctx, 200, NULL, json_pack("{s:O}", "results", results));
 		return CPA_OK;
@@ -455,23 +445,14 @@ person_audit(struct cpa_ctx *ctx)
 	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = cpa_sprintf(ctx->arena, "%d", AUDIT_LIMIT);
 	cpa_db_begin(ctx);
-	r = cpa_db_exec(ctx, &q_audit, params);
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if ((r = cpa_fetch(ctx, &q_audit, params, "service_user")) == NULL)
 		return CPA_OK;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "service_user", params[0]);
-		return CPA_OK;
-	}
 	/* The route admits auditors and managers; the role must be held at
 	 * the person's own site. */
 	if (!cpa_session_has_role(ctx->session, CPA_ROLE_AUDITOR | CPA_ROLES_MANAGER,
 	    cpa_db_ll(r, 0, "site_id"))) {
-		cpa_audit(ctx, "access_denied", "service_user", params[0], id,
+		cpa_deny(ctx, 403, NULL, "service_user", params[0], id,
 		    cpa_db_ll(r, 0, "site_id"), "audit trail without the role at this site");
-		(void)cpa_db_commit(ctx);
-		cpa_error(ctx, 403, NULL);
 		return CPA_OK;
 	}
 	events = cpa_db_json(ctx->arena, r, 0, "events");

@@ -8,7 +8,6 @@
 #ifndef CPA_INTAKE_PEOPLE_H
 #define CPA_INTAKE_PEOPLE_H
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -171,73 +170,42 @@ choices_json(const char *const *values, const char *selected)
 	return out;
 }
 
-/* "2025-03-27..." as "27 March 2025", with ", 14:05" when there is a time
- * ("2025-03-27T14:05:..."); NULL when s is not such a value. */
-static inline json_t *
-date_text(const char *s)
-{
-	static const char *const months[] = { "January", "February", "March",
-	    "April", "May", "June", "July", "August", "September", "October",
-	    "November", "December" };
-	char date[11];
-	int y, m, d;
-
-	if (s == NULL || strlen(s) < 10)
-		return json_null();
-	memcpy(date, s, 10);
-	date[10] = '\0';
-	if (!cpa_date_valid(date, &y, &m, &d))
-		return json_null();
-	if (strlen(s) >= 16 && s[10] == 'T')
-		return json_sprintf("%d %s %d, %.5s", d, months[m - 1], y, s + 11);
-	return json_sprintf("%d %s %d", d, months[m - 1], y);
-}
-
-/* Add what the HTML pages show beside the raw values, everywhere in v:
- * <key>_label for coded values, <key>_text for dates and times, and
- * nhs_number_text in the 3-3-4 grouping.  Every object that has one of
- * the keys gets the companion (null when the value is), so a section
- * never picks up an outer item's. */
+/* What the HTML pages show beside one raw value: <key>_label for a coded
+ * value, <key>_text for a date ("27 March 2025") or a time ("27 March
+ * 2025, 14:05"), and nhs_number_text in the 3-3-4 grouping.  Every object
+ * that has one of the keys gets the companion (null when the value is), so
+ * a section never picks up an outer item's. */
 static inline void
-present(json_t *v)
+present_member(json_t *add, const char *key, const json_t *value, void *arg)
 {
 	static const char *const coded[] = { "source", "urgency", "status", "level",
 	    "end_reason", NULL };
 	static const char *const dated[] = { "received_at", "deadline_at",
 	    "decided_at", "started_at", "ended_at", "date_of_birth", "at",
 	    "requested_at", NULL };
-	const char *const *k, *key;
-	json_t *child, *x;
-	size_t i;
-	char name[64];
+	const char *const *k, *n;
 
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, child)
-			present(child);
-		return;
-	}
-	if (!json_is_object(v))
-		return;
+	(void)arg;
 	for (k = coded; *k != NULL; k++)
-		if ((x = json_object_get(v, *k)) != NULL) {
-			snprintf(name, sizeof(name), "%s_label", *k);
-			json_object_set_new(v, name, json_is_string(x) ?
-			    json_string(label_of(json_string_value(x))) : json_null());
-		}
+		if (strcmp(key, *k) == 0)
+			cpa_json_beside(add, key, "_label", json_is_string(value) ?
+			    json_string(label_of(json_string_value(value))) : json_null());
 	for (k = dated; *k != NULL; k++)
-		if ((x = json_object_get(v, *k)) != NULL) {
-			snprintf(name, sizeof(name), "%s_text", *k);
-			json_object_set_new(v, name, date_text(json_string_value(x)));
-		}
-	if ((x = json_object_get(v, "nhs_number")) != NULL) {
-		const char *n = json_string_value(x);
-
-		json_object_set_new(v, "nhs_number_text", n != NULL && strlen(n) == 10 ?
+		if (strcmp(key, *k) == 0)
+			cpa_json_beside(add, key, "_text",
+			    cpa_date_text(json_string_value(value), ", "));
+	if (strcmp(key, "nhs_number") == 0) {
+		n = json_string_value(value);
+		json_object_set_new(add, "nhs_number_text", n != NULL && strlen(n) == 10 ?
 		    json_sprintf("%.3s %.3s %.4s", n, n + 3, n + 6) : json_null());
 	}
-	json_object_foreach(v, key, child)
-		if (json_is_object(child) || json_is_array(child))
-			present(child);
+}
+
+/* Add those words everywhere in v (borrowed, changed in place). */
+static inline void
+present(json_t *v)
+{
+	cpa_json_annotate(v, present_member, NULL);
 }
 
 /* The values a form was submitted with, as "form" for re-rendering it. */

@@ -349,11 +349,8 @@ create_invalid(struct cpa_ctx *ctx, struct cpa_input *in)
 		m = new_model(ctx, in, in->values[RF_SU].present ? in->values[RF_SU].num : 0);
 		if (m == NULL)
 			return;
-		if (cpa_db_commit(ctx) != CPA_OK) {
-			json_decref(m);
-			cpa_error_rc(ctx, ctx->db_rc);
+		if (cpa_commit_or_fail(ctx, m) != CPA_OK)
 			return;
-		}
 	}
 	cpa_render_invalid(ctx, "referral_new", m, in);
 }
@@ -361,27 +358,17 @@ create_invalid(struct cpa_ctx *ctx, struct cpa_input *in)
 int
 referral_create(struct cpa_ctx *ctx)
 {
-	const char *params[20], *hdr = ctx->req.idempotency_key, *detail, *dups;
+	const char *params[20], *detail, *dups;
 	struct cpa_input in;
 	json_t *model;
-	PGresult *r = NULL;
-	int attempt, replay;
+	PGresult *r;
+	int replay;
 
 	if (cpa_input_read(ctx, create_fields, CPA_NFIELDS(create_fields), &in) != CPA_OK)
 		return CPA_OK;
 	/* The header wins over the form field; both are held to 8..100. */
-	if (hdr != NULL) {
-		size_t n = strlen(hdr);
-
-		if (!cpa_text_valid(hdr, n, 0) || cpa_utf8_len(hdr, n) < 8 ||
-		    cpa_utf8_len(hdr, n) > 100)
-			input_error(&in, RF_KEY, "Idempotency key must be 8 to 100 characters");
-		else {
-			in.values[RF_KEY].present = 1;
-			in.values[RF_KEY].str = hdr;
-			in.values[RF_KEY].len = n;
-		}
-	}
+	if (cpa_idempotency_key(&ctx->req, &in.values[RF_KEY], 100) != CPA_OK)
+		input_error(&in, RF_KEY, "Idempotency key must be 8 to 100 characters");
 	person_check(&in, !in.values[RF_SU].present);
 	if (in.nerrors > 0) {
 		create_invalid(ctx, &in);
@@ -399,18 +386,11 @@ referral_create(struct cpa_ctx *ctx)
 	/* A unique violation means a concurrent twin (same key, or a new
 	 * person with the same NHS number) committed first: start again, and
 	 * the statement finds the twin's referral or person. */
-	for (attempt = 0; attempt < 2; attempt++) {
-		cpa_db_begin(ctx);
-		if ((r = cpa_db_exec(ctx, &q_create, params)) != NULL ||
-		    ctx->db_rc != CPA_ECONFLICT)
-			break;
-		cpa_db_rollback(ctx);
-	}
-	if (r == NULL) {
+	if ((r = cpa_db_exec_keyed(ctx, &q_create, params)) == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "team_ok"), "t") != 0 &&
+	if (!cpa_db_flag(r, 0, "team_ok") &&
 	    cpa_db_get(r, 0, "id") == NULL) {
 		input_error(&in, RF_TEAM, "Select one of the teams at your sites");
 		create_invalid(ctx, &in);
@@ -421,24 +401,22 @@ referral_create(struct cpa_ctx *ctx)
 		create_invalid(ctx, &in);
 		return CPA_OK;
 	}
-	replay = strcmp(cpa_db_get(r, 0, "replay"), "t") == 0;
+	replay = cpa_db_flag(r, 0, "replay");
 	detail = replay ? "repeated submission" :
-	    strcmp(cpa_db_get(r, 0, "new_person"), "t") == 0 ? "new person" :
-	    strcmp(cpa_db_get(r, 0, "matched_existing"), "t") == 0 ?
+	    cpa_db_flag(r, 0, "new_person") ? "new person" :
+	    cpa_db_flag(r, 0, "matched_existing") ?
 	    "existing person, matched by NHS number" : "existing person";
 	if ((dups = duplicate_ids(ctx, r)) != NULL)
 		detail = cpa_sprintf(ctx->arena, "%s; possible duplicates: %s", detail, dups);
 	cpa_audit(ctx, replay ? "read" : "create", "referral", cpa_db_get(r, 0, "id"),
 	    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"), detail);
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	model = json_pack("{s:O,s:O,s:O,s:b}",
 	    "referral", cpa_db_json(ctx->arena, r, 0, "referral"),
 	    "service_user", cpa_db_json(ctx->arena, r, 0, "service_user"),
 	    "possible_duplicates", cpa_db_json(ctx->arena, r, 0, "possible_duplicates"),
-	    "matched_existing", strcmp(cpa_db_get(r, 0, "matched_existing"), "t") == 0);
+	    "matched_existing", cpa_db_flag(r, 0, "matched_existing"));
 	if (model == NULL) {
 		cpa_error(ctx, 500, NULL);
 		return CPA_OK;
@@ -467,15 +445,8 @@ referral_list(struct cpa_ctx *ctx)
 	json_t *referrals, *teams, *m;
 	PGresult *r;
 
-	if (cpa_input_read(ctx, list_fields, CPA_NFIELDS(list_fields), &in) != CPA_OK)
+	if (cpa_query_read(ctx, list_fields, CPA_NFIELDS(list_fields), &in) != CPA_OK)
 		return CPA_OK;
-	if (in.nerrors > 0) {
-		if (ctx->req.wants_json)
-			cpa_render_invalid(ctx, NULL, NULL, &in);
-		else
-			cpa_error(ctx, 422, in.errors[0].message);
-		return CPA_OK;
-	}
 	params[0] = in.values[LF_STATUS].present ? in.values[LF_STATUS].str : "awaiting_triage";
 	params[1] = cpa_value_or_null(&in.values[LF_TEAM]);
 	cpa_db_begin(ctx);
@@ -487,10 +458,8 @@ referral_list(struct cpa_ctx *ctx)
 	}
 	cpa_audit(ctx, "read", "referral", NULL, 0, 0,
 	    cpa_sprintf(ctx->arena, "triage queue: %zu referrals", json_array_size(referrals)));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	if (ctx->req.wants_json) {
 		cpa_render(ctx, 200, NULL, json_pack("{s:O}", "referrals", referrals));
 		return CPA_OK;
@@ -580,10 +549,8 @@ referral_show(struct cpa_ctx *ctx)
 	referral = referral_fetch(ctx, cpa_param_id(&ctx->req, "id"), &r);
 	if (referral == NULL)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	if (ctx->req.wants_json) {
 		cpa_render(ctx, 200, NULL, json_pack("{s:O,s:O}", "referral", referral,
 		    "service_user", cpa_db_json(ctx->arena, r, 0, "service_user")));
@@ -604,10 +571,8 @@ decide_invalid(struct cpa_ctx *ctx, long long id, struct cpa_input *in)
 	cpa_db_begin(ctx);
 	if (referral_fetch(ctx, id, &r) == NULL)
 		return;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return;
-	}
 	cpa_render_invalid(ctx, "referral_detail", ctx->req.wants_json ? NULL :
 	    detail_model(ctx, r, in), in);
 }
@@ -666,31 +631,29 @@ referral_decide(struct cpa_ctx *ctx)
 		cpa_not_found(ctx, "referral", params[0]);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "team_ok"), "t") != 0) {
+	if (!cpa_db_flag(r, 0, "team_ok")) {
 		/* Triage belongs to the team the referral was made to. */
-		cpa_audit(ctx, "access_denied", "referral", params[0],
+		cpa_deny(ctx, 403, "Only staff of the team this referral was made to "
+		    "can decide it", "referral", params[0],
 		    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
 		    "decision for a team the caller does not work in");
-		(void)cpa_db_commit(ctx);
-		cpa_error(ctx, 403, "Only staff of the team this referral was made to "
-		    "can decide it");
 		return CPA_OK;
 	}
 	if (strcmp(cpa_db_get(r, 0, "status"), "awaiting_triage") != 0) {
 		decide_conflict(ctx, "This referral has already been decided");
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "level_ok"), "t") != 0) {
+	if (!cpa_db_flag(r, 0, "level_ok")) {
 		input_error(&in, DF_LEVEL, "Select a level this site uses");
 		decide_invalid(ctx, id, &in);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "coordinator_ok"), "t") != 0) {
+	if (!cpa_db_flag(r, 0, "coordinator_ok")) {
 		input_error(&in, DF_COORDINATOR, "Select a care coordinator of this team");
 		decide_invalid(ctx, id, &in);
 		return CPA_OK;
 	}
-	if (strcmp(cpa_db_get(r, 0, "no_open_episode"), "t") != 0 ||
+	if (!cpa_db_flag(r, 0, "no_open_episode") ||
 	    cpa_db_get(r, 0, "decided") == NULL) {
 		decide_conflict(ctx, open_episode);
 		return CPA_OK;
@@ -699,10 +662,8 @@ referral_decide(struct cpa_ctx *ctx)
 	    cpa_db_ll(r, 0, "site_id"), cpa_db_get(r, 0, "episode_id") != NULL ?
 	    cpa_sprintf(ctx->arena, "%s episode=%s level=%s", decision,
 	    cpa_db_get(r, 0, "episode_id"), params[4]) : decision);
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	if (!ctx->req.wants_json) {
 		cpa_redirect(ctx, record_path(ctx, "referrals", params[0]));
 		return CPA_OK;

@@ -13,6 +13,7 @@
  * security hides other sites' assessments (404); writing needs a clinical
  * role covering the episode's team, deciding a manager role (403).
  */
+#include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,8 +28,8 @@ static const char *const domain_labels[] = {
 	"Suicide and self-harm", "Harm to others", "Self-neglect",
 	"Exploitation and vulnerability", "Substance misuse", "Other risks", NULL
 };
-static const char *const level_codes[] = { "none", "low", "medium", "high", NULL };
-static const char *const level_labels[] = { "None", "Low", "Medium", "High", NULL };
+const char *const risk_levels[] = { "none", "low", "medium", "high", NULL };
+const char *const risk_level_labels[] = { "None", "Low", "Medium", "High", NULL };
 static const char *const status_codes[] = {
 	"submitted", "draft", "returned", "approved", "superseded", "all", NULL
 };
@@ -71,10 +72,8 @@ static const char *const status_codes[] = {
 #define ASSESSMENT_CURRENT \
 	"SELECT a.id, a.site_id, a.service_user_id, a.episode_id, a.status," \
 	" a.version, a.author_id, a.overall_level, e.team_id, e.level AS episode_level," \
-	" EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = e.team_id" \
-	"   AND m.role IN " CLINICAL_ROLES_SQL ") AS covered," \
-	" EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = e.team_id" \
-	"   AND m.role IN " MANAGER_ROLES_SQL ") AS manager" \
+	" " CALLER_COVERS("e.team_id") " AS covered," \
+	" " CALLER_MANAGES("e.team_id") " AS manager" \
 	" FROM risk_assessment a JOIN episode e ON e.id = a.episode_id" \
 	" WHERE a.id = $1::bigint"
 
@@ -109,10 +108,8 @@ static const struct cpa_stmt q_assessment = {
 	"SELECT a.service_user_id, a.site_id, " ASSESSMENT_JSON " AS assessment,"
 	" " PERSON_SUMMARY_JSON " AS person, e.team_id,"
 	" (SELECT t.name FROM team t WHERE t.id = e.team_id) AS team_name,"
-	" EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = e.team_id"
-	"   AND m.role IN " CLINICAL_ROLES_SQL ") AS covered,"
-	" EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = e.team_id"
-	"   AND m.role IN " MANAGER_ROLES_SQL ") AS manager,"
+	" " CALLER_COVERS("e.team_id") " AS covered,"
+	" " CALLER_MANAGES("e.team_id") " AS manager,"
 	" a.author_id = cpa_user_id() AS own"
 	" FROM risk_assessment a JOIN episode e ON e.id = a.episode_id"
 	" JOIN service_user su ON su.id = a.service_user_id WHERE a.id = $1::bigint",
@@ -149,15 +146,13 @@ static const struct cpa_stmt q_create = {
 	" ep AS (SELECT e.id, e.team_id FROM episode e, su"
 	"  WHERE e.service_user_id = su.id AND e.ended_at IS NULL"
 	"  AND ($2::bigint IS NULL OR e.id = $2::bigint)"
-	"  AND ($2::bigint IS NOT NULL OR e.team_id IN (SELECT m.team_id FROM my_team m"
-	"    WHERE m.role IN " CLINICAL_ROLES_SQL "))"
+	"  AND ($2::bigint IS NOT NULL OR e.team_id IN " CALLER_TEAMS ")"
 	"  ORDER BY e.started_at DESC, e.id DESC LIMIT 1),"
 	" prog AS (SELECT r.id FROM risk_assessment r, su WHERE r.service_user_id = su.id"
 	"  AND r.status IN ('draft', 'submitted', 'returned')),"
 	" chk AS (SELECT su.id AS service_user_id, su.site_id, ep.id AS episode_id,"
 	"  CASE WHEN ep.id IS NULL THEN 'episode'"
-	"  WHEN NOT EXISTS (SELECT 1 FROM my_team m WHERE m.team_id = ep.team_id"
-	"    AND m.role IN " CLINICAL_ROLES_SQL ") THEN 'denied'"
+	"  WHEN NOT " CALLER_COVERS("ep.team_id") " THEN 'denied'"
 	"  WHEN EXISTS (SELECT 1 FROM prog) THEN 'in_progress' END AS problem,"
 	"  (SELECT min(prog.id) FROM prog) AS in_progress_id"
 	"  FROM su LEFT JOIN ep ON true),"
@@ -336,8 +331,7 @@ static const struct cpa_stmt q_queue = {
 	" JOIN service_user su ON su.id = a.service_user_id"
 	" LEFT JOIN staff s ON s.id = a.author_id"
 	" WHERE ($1::text IS NULL OR a.status = $1::text)"
-	" AND e.team_id IN (SELECT m.team_id FROM my_team m"
-	"   WHERE m.role IN " CLINICAL_ROLES_SQL ")",
+	" AND e.team_id IN " CALLER_TEAMS,
 	1
 };
 
@@ -351,7 +345,7 @@ static const struct cpa_field create_fields[] = {
 /* The flat fields of a save; a form names a domain's fields
  * <domain>_<field>, JSON puts them under "domains". */
 #define DOMAIN_FIELDS(D, L) \
-	{ D "_level", L ": level of risk", CPA_FT_ENUM, 0, 0, 0, level_codes }, \
+	{ D "_level", L ": level of risk", CPA_FT_ENUM, 0, 0, 0, risk_levels }, \
 	{ D "_history", L ": history", CPA_FT_TEXT, 0, 1, 5000, NULL }, \
 	{ D "_current_factors", L ": current factors", CPA_FT_TEXT, 0, 1, 5000, NULL }, \
 	{ D "_protective_factors", L ": protective factors", CPA_FT_TEXT, 0, 1, 5000, NULL }
@@ -364,7 +358,7 @@ enum {
 #define SV_PER_DOMAIN 4
 static const struct cpa_field save_fields[] = {
 	{ "version", "Version", CPA_FT_INT, CPA_FF_REQUIRED, 1, INT_MAX, NULL },
-	{ "overall_level", "Overall level of risk", CPA_FT_ENUM, 0, 0, 0, level_codes },
+	{ "overall_level", "Overall level of risk", CPA_FT_ENUM, 0, 0, 0, risk_levels },
 	{ "warning_signs", "Warning signs", CPA_FT_TEXT, 0, 1, 5000, NULL },
 	{ "what_helps", "What helps", CPA_FT_TEXT, 0, 1, 5000, NULL },
 	{ "contacts", "Contacts", CPA_FT_TEXT, 0, 1, 5000, NULL },
@@ -406,79 +400,37 @@ static const struct cpa_field queue_fields[] = {
 	{ "status", "Status", CPA_FT_ENUM, 0, 0, 0, status_codes },
 };
 
-/* What a statement's "problem" means.  When after is set, the message is
- * message, the change's verb, then after (and for "state" the state). */
-static const struct problem {
-	const char *code;
-	int status;
-	const char *field;
-	const char *message;
-	const char *after;
-} problems[] = {
+/* What a statement's "problem" means. */
+static const struct cpa_problem problems[] = {
 	{ "denied", 403, NULL,
-	    "You can only change risk assessments of your own teams' people", NULL },
-	{ "own", 403, NULL, "You cannot ", " your own assessment" },
-	{ "not_manager", 403, NULL, "Only a manager of the person's team can ",
-	    " this assessment" },
-	{ "state", 409, NULL, "Cannot ", ": the assessment is " },
+	    "You can only change risk assessments of your own teams' people" },
+	{ "own", 403, NULL, "You cannot " },
+	{ "not_manager", 403, NULL, "Only a manager of the person's team can " },
+	{ "state", 409, NULL, "Cannot " },
 	{ "stale", 409, NULL,
-	    "Someone else changed this assessment: look at it again and retry", NULL },
+	    "Someone else changed this assessment: look at it again and retry" },
 	{ "in_progress", 409, NULL,
-	    "This person already has a risk assessment in progress", NULL },
+	    "This person already has a risk assessment in progress" },
 	{ "episode", 422, "episode_id",
-	    "Select an open episode of this person in one of your teams", NULL },
-	{ "incomplete", 422, NULL, "The assessment is not complete", NULL },
+	    "Select an open episode of this person in one of your teams" },
+	{ "incomplete", 422, NULL, "The assessment is not complete" },
+};
+/* The problems whose message goes on with the change's verb, then this
+ * (and for "state" the state). */
+static const struct cpa_problem verb_problems[] = {
+	{ "own", 0, NULL, " your own assessment" },
+	{ "not_manager", 0, NULL, " this assessment" },
+	{ "state", 0, NULL, ": the assessment is " },
 };
 
-static const struct problem *
+static const struct cpa_problem *
 problem_of(const char *code)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(problems) / sizeof(problems[0]); i++)
-		if (strcmp(problems[i].code, code) == 0)
-			return &problems[i];
-	return problem_of("stale");
+	return cpa_problem_find(problems, sizeof(problems) / sizeof(problems[0]), code,
+	    "stale");
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-flag(const PGresult *r, const char *col)
-{
-	const char *v = cpa_db_get(r, 0, col);
-
-	return v != NULL && strcmp(v, "t") == 0;
-}
-
-/* in's errors with one more appended (arena memory). */
-static void
-add_error(struct cpa_ctx *ctx, struct cpa_input *in, const char *field,
-    const char *message)
-{
-	struct cpa_field_error *e;
-
-	e = cpa_alloc(ctx->arena, sizeof(*e) * (in->nerrors + 1));
-	if (in->nerrors > 0)
-		memcpy(e, in->errors, sizeof(*e) * in->nerrors);
-	e[in->nerrors].field = field;
-	e[in->nerrors].message = message;
-	in->errors = e;
-	in->nerrors++;
-}
-
-static const char *
-label_in(const char *const *codes, const char *const *labels, const char *code)
-{
-	size_t i;
-
-	if (code == NULL)
-		return NULL;
-	for (i = 0; codes[i] != NULL; i++)
-		if (strcmp(codes[i], code) == 0)
-			return labels[i];
-	return NULL;
-}
 
 /* A page shows "domains.<d>.<part>" at the input <d>_<part>. */
 static const char *
@@ -515,30 +467,30 @@ assessment_view(json_t *m)
 		row = json_pack("{s:s,s:s}", "code", domain_codes[i], "label", domain_labels[i]);
 		json_object_set(row, "level", lv != NULL ? json_object_get(d, "level") : json_null());
 		json_object_set_new(row, "level_label", lv != NULL ?
-		    json_string(label_in(level_codes, level_labels, lv)) : json_null());
+		    json_string(cpa_label(risk_levels, risk_level_labels, lv)) : json_null());
 		for (k = 1; k < SV_PER_DOMAIN; k++) {
 			json_t *v = json_object_get(d, domain_parts[k]);
 
 			json_object_set(row, domain_parts[k], v != NULL ? v : json_null());
 		}
 		choices = json_array();
-		for (k = 0; level_codes[k] != NULL; k++)
+		for (k = 0; risk_levels[k] != NULL; k++)
 			json_array_append_new(choices, json_pack("{s:s,s:s,s:b}", "value",
-			    level_codes[k], "label", level_labels[k], "selected",
-			    lv != NULL && strcmp(lv, level_codes[k]) == 0));
+			    risk_levels[k], "label", risk_level_labels[k], "selected",
+			    lv != NULL && strcmp(lv, risk_levels[k]) == 0));
 		json_object_set_new(row, "level_choices", choices);
 		json_array_append_new(rows, row);
 	}
 	json_object_set_new(m, "domain_rows", rows);
 	lv = json_string_value(json_object_get(a, "overall_level"));
 	choices = json_array();
-	for (k = 0; level_codes[k] != NULL; k++)
+	for (k = 0; risk_levels[k] != NULL; k++)
 		json_array_append_new(choices, json_pack("{s:s,s:s,s:b}", "value",
-		    level_codes[k], "label", level_labels[k], "selected",
-		    lv != NULL && strcmp(lv, level_codes[k]) == 0));
+		    risk_levels[k], "label", risk_level_labels[k], "selected",
+		    lv != NULL && strcmp(lv, risk_levels[k]) == 0));
 	json_object_set_new(m, "overall_choices", choices);
 	json_object_set_new(a, "overall_level_label", lv != NULL ?
-	    json_string(label_in(level_codes, level_labels, lv)) : json_null());
+	    json_string(cpa_label(risk_levels, risk_level_labels, lv)) : json_null());
 	json_object_set_new(m, "user_yes", json_boolean(json_is_true(
 	    json_object_get(a, "discussed_with_user"))));
 	json_object_set_new(m, "user_no", json_boolean(json_is_false(
@@ -587,15 +539,8 @@ assessment_model(struct cpa_ctx *ctx, long long id, int audit)
 	PGresult *r;
 	int own, manager, covered;
 
-	r = cpa_db_exec(ctx, &q_assessment, &param);
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if ((r = cpa_fetch(ctx, &q_assessment, &param, "risk_assessment")) == NULL)
 		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "risk_assessment", param);
-		return NULL;
-	}
 	if ((a = cpa_db_json(ctx->arena, r, 0, "assessment")) == NULL) {
 		cpa_error(ctx, 500, NULL);
 		return NULL;
@@ -610,20 +555,16 @@ assessment_model(struct cpa_ctx *ctx, long long id, int audit)
 	json_object_set(m, "person", person != NULL ? person : json_null());
 	json_object_set_new(m, "team_name", json_string(cpa_db_get(r, 0, "team_name")));
 	status = json_string_value(json_object_get(a, "status"));
-	own = flag(r, "own");
-	manager = flag(r, "manager");
-	covered = flag(r, "covered");
+	own = cpa_db_flag(r, 0, "own");
+	manager = cpa_db_flag(r, 0, "manager");
+	covered = cpa_db_flag(r, 0, "covered");
 	json_object_set_new(m, "status_label", json_string(status));
 	json_object_set_new(m, "can_edit", json_boolean(covered && status != NULL &&
 	    (strcmp(status, "draft") == 0 || strcmp(status, "returned") == 0)));
 	json_object_set_new(m, "can_decide", json_boolean(manager && !own &&
 	    status != NULL && strcmp(status, "submitted") == 0));
 	json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena,
-	    "Risk assessment: %s %s",
-	    json_string_value(json_object_get(person, "given_name")) ?
-	    json_string_value(json_object_get(person, "given_name")) : "",
-	    json_string_value(json_object_get(person, "family_name")) ?
-	    json_string_value(json_object_get(person, "family_name")) : "")));
+	    "Risk assessment: %s", cpa_person_name(ctx->arena, person))));
 	assessment_view(m);
 	return m;
 }
@@ -659,34 +600,26 @@ risk_person_list(struct cpa_ctx *ctx)
 	}
 	param = cpa_id_param(ctx->arena, id);
 	cpa_db_begin(ctx);
-	if ((r = cpa_db_exec(ctx, &q_person_risk, &param)) == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if ((r = cpa_fetch(ctx, &q_person_risk, &param, "service_user")) == NULL)
 		return CPA_OK;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "service_user", param);
-		return CPA_OK;
-	}
 	cur = cpa_db_json(ctx->arena, r, 0, "current");
 	prog = cpa_db_json(ctx->arena, r, 0, "in_progress");
 	hist = cpa_db_json(ctx->arena, r, 0, "history");
 	cpa_audit(ctx, "read", "risk_assessments", param, id,
 	    cpa_db_ll(r, 0, "site_id"), NULL);
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	m = json_pack("{s:O,s:O,s:O}", "current", cur != NULL ? cur : json_null(),
 	    "in_progress", prog != NULL ? prog : json_null(),
 	    "history", hist != NULL ? hist : json_array());
 	if (!ctx->req.wants_json) {
 		person = cpa_db_json(ctx->arena, r, 0, "person");
 		json_object_set(m, "person", person);
-		json_object_set_new(m, "can_start", json_boolean(flag(r, "can_start") &&
+		json_object_set_new(m, "can_start", json_boolean(cpa_db_flag(r, 0,
+		    "can_start") &&
 		    prog == NULL));
 		json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena,
-		    "Risk: %s %s", json_string_value(json_object_get(person, "given_name")),
-		    json_string_value(json_object_get(person, "family_name")))));
+		    "Risk: %s", cpa_person_name(ctx->arena, person))));
 	}
 	cpa_render(ctx, 200, "risk_person", m);
 	return CPA_OK;
@@ -719,10 +652,8 @@ risk_queue(struct cpa_ctx *ctx)
 	}
 	cpa_audit(ctx, "read", "risk_queue", NULL, 0, 0,
 	    cpa_sprintf(ctx->arena, "status %s", status != NULL ? status : "all"));
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		cpa_error_rc(ctx, ctx->db_rc);
+	if (cpa_commit_or_fail(ctx, NULL) != CPA_OK)
 		return CPA_OK;
-	}
 	cpa_render(ctx, 200, "risk_queue", json_pack("{s:O,s:s}", "assessments", list,
 	    "title", "Risk assessments waiting for approval"));
 	return CPA_OK;
@@ -759,32 +690,37 @@ assessment_page_invalid(struct cpa_ctx *ctx, long long id, const struct cpa_inpu
 	}
 	cpa_db_rollback(ctx);
 	cpa_db_begin(ctx);
-	if ((m = assessment_model(ctx, id, 0)) == NULL)
+	if ((m = assessment_model(ctx, id, 0)) == NULL ||
+	    cpa_commit_or_fail(ctx, m) != CPA_OK)
 		return;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return;
-	}
 	assessment_view_errors(m, &p);
 	cpa_render_invalid(ctx, "risk_assessment", m, &p);
 	ctx->resp.status = status;
 }
 
-/* Answer a refusal: JSON gets the error (with fields for 422); a page is
- * shown again with the message, unless access was refused. */
+/* What problem p tells about change c: its message, or for some the
+ * message, the change's verb, then more (and for "state" the state). */
+static const char *
+problem_message(struct cpa_ctx *ctx, const struct change *c,
+    const struct cpa_problem *p, const char *state)
+{
+	const struct cpa_problem *v = cpa_problem_find(verb_problems,
+	    sizeof(verb_problems) / sizeof(verb_problems[0]), p->code, NULL);
+
+	if (v == NULL)
+		return p->message;
+	return cpa_sprintf(ctx->arena, "%s%s%s%s", p->message, c->verb, v->message,
+	    strcmp(p->code, "state") == 0 && state != NULL ? state : "");
+}
+
+/* Answer a refusal with msg: JSON gets the error (with fields for 422); a
+ * page is shown again with the message, unless access was refused. */
 static void
-refuse(struct cpa_ctx *ctx, long long id, const struct change *c,
-    const struct problem *p, const char *state, struct cpa_input *fields)
+refuse(struct cpa_ctx *ctx, long long id, const struct cpa_problem *p,
+    const char *msg, struct cpa_input *fields)
 {
 	struct cpa_input one;
-	const char *msg;
 
-	if (p->after != NULL)
-		msg = cpa_sprintf(ctx->arena, "%s%s%s%s", p->message, c->verb, p->after,
-		    strcmp(p->code, "state") == 0 && state != NULL ? state : "");
-	else
-		msg = p->message;
 	if (fields != NULL && fields->nerrors > 0) {
 		if (ctx->req.wants_json)
 			cpa_render_invalid(ctx, NULL, NULL, fields);
@@ -797,8 +733,42 @@ refuse(struct cpa_ctx *ctx, long long id, const struct change *c,
 		return;
 	}
 	memset(&one, 0, sizeof(one));
-	add_error(ctx, &one, p->field != NULL ? p->field : "version", msg);
+	cpa_input_add_error(ctx->arena, &one, p->field != NULL ? p->field : "version",
+	    msg);
 	assessment_page_invalid(ctx, id, &one, p->status);
+}
+
+/* What to tell a person about a field submit found missing (its name as
+ * the statement reports it: a save field, or "domains.<domain>.level"),
+ * naming the field by its label.  The message lives in the arena. */
+static const char *
+missing_message(struct cpa_ctx *ctx, const char *name)
+{
+	const struct cpa_field *f = NULL;
+	const char *dot, *label, *colon;
+	char key[64];
+	size_t i;
+
+	if (strncmp(name, "domains.", 8) == 0 && (dot = strchr(name + 8, '.')) != NULL &&
+	    (size_t)(dot - (name + 8)) < sizeof(key) - sizeof("_level")) {
+		snprintf(key, sizeof(key), "%.*s_level", (int)(dot - (name + 8)), name + 8);
+		name = key;
+	}
+	for (i = 0; i < CPA_NFIELDS(save_fields); i++)
+		if (strcmp(save_fields[i].name, name) == 0)
+			f = &save_fields[i];
+	if (f == NULL)
+		return "Complete this before submitting";
+	label = f->label;
+	if ((colon = strchr(label, ':')) != NULL)
+		return cpa_sprintf(ctx->arena, "Select the level of risk for %.*s",
+		    (int)(colon - label), label);
+	if (f->type == CPA_FT_ENUM)
+		return cpa_sprintf(ctx->arena, "Select the %c%s", tolower((unsigned char)label[0]),
+		    label + 1);
+	return cpa_sprintf(ctx->arena, "%s %c%s before submitting",
+	    f->type == CPA_FT_BOOL ? "Say" : "Enter", tolower((unsigned char)label[0]),
+	    label + 1);
 }
 
 /* Run a change's statement (params[0] the assessment).  Returns its row
@@ -808,50 +778,35 @@ static PGresult *
 change_run(struct cpa_ctx *ctx, const struct change *c, const struct cpa_stmt *st,
     long long id, const char *const *params)
 {
+	const struct cpa_problem *p;
 	struct cpa_input missing;
-	const char *code;
+	const char *code, *msg;
 	json_t *list, *item;
 	PGresult *r;
 	size_t i;
 
-	cpa_db_begin(ctx);
-	r = cpa_db_exec(ctx, st, params);
-	if (r == NULL && ctx->db_rc == CPA_ECONFLICT) {
-		refuse(ctx, id, c, problem_of("stale"), NULL, NULL);
-		return NULL;
-	}
-	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
-		return NULL;
-	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "risk_assessment", params[0]);
-		return NULL;
-	}
-	code = cpa_db_get(r, 0, "problem");
-	if (code == NULL && !flag(r, "done"))
-		code = "stale";
-	if (code == NULL)
+	if ((r = cpa_run_change(ctx, st, params, "risk_assessment", "stale",
+	    &code)) != NULL && code == NULL)
 		return r;
-	if (problem_of(code)->status == 403) {
-		cpa_audit(ctx, "access_denied", "risk_assessment", params[0],
+	if (code == NULL)
+		return NULL;
+	p = problem_of(code);
+	msg = problem_message(ctx, c, p, r != NULL ? cpa_db_get(r, 0, "status") : NULL);
+	if (p->status == 403) {
+		cpa_deny(ctx, 403, msg, "risk_assessment", params[0],
 		    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
 		    c->action);
-		if (cpa_db_commit(ctx) != CPA_OK) {
-			cpa_error_rc(ctx, ctx->db_rc);
-			return NULL;
-		}
+		return NULL;
 	}
 	memset(&missing, 0, sizeof(missing));
 	if (strcmp(code, "incomplete") == 0 &&
 	    (list = cpa_db_json(ctx->arena, r, 0, "missing")) != NULL)
 		json_array_foreach(list, i, item)
 			if (json_is_string(item))
-				add_error(ctx, &missing, cpa_strdup(ctx->arena,
-				    json_string_value(item)), strncmp(json_string_value(item),
-				    "domains.", 8) == 0 ? "Select a level of risk for this domain" :
-				    "Complete this before submitting");
-	refuse(ctx, id, c, problem_of(code), cpa_db_get(r, 0, "status"), &missing);
+				cpa_input_add_error(ctx->arena, &missing,
+				    cpa_strdup(ctx->arena, json_string_value(item)),
+				    missing_message(ctx, json_string_value(item)));
+	refuse(ctx, id, p, msg, &missing);
 	return NULL;
 }
 
@@ -881,7 +836,7 @@ risk_create(struct cpa_ctx *ctx)
 	long long id = cpa_param_id(&ctx->req, "id"), aid;
 	const char *params[2], *code;
 	struct cpa_input in;
-	const struct problem *p;
+	const struct cpa_problem *p;
 	json_t *m;
 	PGresult *r;
 
@@ -897,31 +852,19 @@ risk_create(struct cpa_ctx *ctx)
 	}
 	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = cpa_value_or_null(&in.values[CR_EPISODE]);
-	cpa_db_begin(ctx);
-	r = cpa_db_exec(ctx, &q_create, params);
-	if (r == NULL && ctx->db_rc == CPA_ECONFLICT) {
-		cpa_error(ctx, 409, problem_of("in_progress")->message);
-		return CPA_OK;
-	}
+	r = cpa_run_change(ctx, &q_create, params, "service_user", "in_progress", &code);
 	if (r == NULL) {
-		cpa_error_rc(ctx, ctx->db_rc);
+		/* A racing start won: its id is not known here. */
+		if (code != NULL)
+			cpa_error(ctx, 409, problem_of(code)->message);
 		return CPA_OK;
 	}
-	if (PQntuples(r) == 0) {
-		cpa_not_found(ctx, "service_user", params[0]);
-		return CPA_OK;
-	}
-	if ((code = cpa_db_get(r, 0, "problem")) != NULL || !flag(r, "done")) {
-		p = problem_of(code != NULL ? code : "stale");
-		if (p->status == 403) {
-			cpa_audit(ctx, "access_denied", "service_user", params[0], id,
+	if (code != NULL) {
+		p = problem_of(code);
+		if (p->status == 403)
+			cpa_deny(ctx, 403, p->message, "service_user", params[0], id,
 			    cpa_db_ll(r, 0, "site_id"), "risk_created");
-			if (cpa_db_commit(ctx) != CPA_OK) {
-				cpa_error_rc(ctx, ctx->db_rc);
-				return CPA_OK;
-			}
-			cpa_error(ctx, 403, p->message);
-		} else if (strcmp(p->code, "in_progress") == 0 && !ctx->req.wants_json)
+		else if (strcmp(p->code, "in_progress") == 0 && !ctx->req.wants_json)
 			cpa_redirect(ctx, cpa_sprintf(ctx->arena, "/risk-assessments/%s",
 			    cpa_db_get(r, 0, "in_progress_id")));
 		else if (strcmp(p->code, "in_progress") == 0)
@@ -940,13 +883,9 @@ risk_create(struct cpa_ctx *ctx)
 		cpa_commit_redirect(ctx, cpa_sprintf(ctx->arena, "/risk-assessments/%lld", aid));
 		return CPA_OK;
 	}
-	if ((m = assessment_model(ctx, aid, 0)) == NULL)
+	if ((m = assessment_model(ctx, aid, 0)) == NULL ||
+	    cpa_commit_or_fail(ctx, m) != CPA_OK)
 		return CPA_OK;
-	if (cpa_db_commit(ctx) != CPA_OK) {
-		json_decref(m);
-		cpa_error_rc(ctx, ctx->db_rc);
-		return CPA_OK;
-	}
 	cpa_render_created(ctx, cpa_sprintf(ctx->arena,
 	    "/api/v1/risk-assessments/%lld", aid), m);
 	return CPA_OK;
@@ -990,23 +929,24 @@ domains_from_json(struct cpa_ctx *ctx, const json_t *doc, struct cpa_input *in)
 	if (domains == NULL || json_is_null(domains))
 		return out;
 	if (!json_is_object(domains)) {
-		add_error(ctx, in, "domains", "Domains must be an object");
+		cpa_input_add_error(ctx->arena, in, "domains", "Domains must be an object");
 		return out;
 	}
 	json_object_foreach((json_t *)(uintptr_t)domains, name, d) {
-		if (label_in(domain_codes, domain_labels, name) == NULL) {
-			add_error(ctx, in, cpa_sprintf(ctx->arena, "domains.%s", name),
-			    "Unknown risk domain");
+		if (cpa_label(domain_codes, domain_labels, name) == NULL) {
+			cpa_input_add_error(ctx->arena, in, cpa_sprintf(ctx->arena,
+			    "domains.%s", name), "Unknown risk domain");
 			continue;
 		}
 		if (!json_is_object(d)) {
-			add_error(ctx, in, cpa_sprintf(ctx->arena, "domains.%s.level", name),
-			    "Select a level of risk for this domain");
+			cpa_input_add_error(ctx->arena, in, cpa_sprintf(ctx->arena,
+			    "domains.%s.level", name), "Select a level of risk for this domain");
 			continue;
 		}
 		lv = json_string_value(json_object_get(d, "level"));
-		if (lv == NULL || label_in(level_codes, level_labels, lv) == NULL) {
-			add_error(ctx, in, cpa_sprintf(ctx->arena, "domains.%s.level", name),
+		if (lv == NULL || cpa_label(risk_levels, risk_level_labels, lv) == NULL) {
+			cpa_input_add_error(ctx->arena, in, cpa_sprintf(ctx->arena,
+			    "domains.%s.level", name),
 			    "Select a level of risk: none, low, medium or high");
 			continue;
 		}
@@ -1014,8 +954,8 @@ domains_from_json(struct cpa_ctx *ctx, const json_t *doc, struct cpa_input *in)
 		for (k = 1; k < SV_PER_DOMAIN; k++) {
 			s = domain_text(json_object_get(d, domain_parts[k]), domain_part_max[k], &bad);
 			if (bad)
-				add_error(ctx, in, cpa_sprintf(ctx->arena, "domains.%s.%s", name,
-				    domain_parts[k]), cpa_sprintf(ctx->arena,
+				cpa_input_add_error(ctx->arena, in, cpa_sprintf(ctx->arena,
+				    "domains.%s.%s", name, domain_parts[k]), cpa_sprintf(ctx->arena,
 				    "Enter text of %zu characters or fewer", domain_part_max[k]));
 			json_object_set_new(row, domain_parts[k], s != NULL ? json_string(s) : json_null());
 		}
@@ -1040,8 +980,9 @@ domains_from_form(struct cpa_ctx *ctx, struct cpa_input *in)
 		if (!any)
 			continue;
 		if (!v[0].present) {
-			add_error(ctx, in, cpa_sprintf(ctx->arena, "domains.%s.level",
-			    domain_codes[i]), "Select a level of risk for this domain");
+			cpa_input_add_error(ctx->arena, in, cpa_sprintf(ctx->arena,
+			    "domains.%s.level", domain_codes[i]),
+			    "Select a level of risk for this domain");
 			continue;
 		}
 		row = json_pack("{s:s,s:s}", "domain", domain_codes[i], "level", v[0].str);
@@ -1061,7 +1002,6 @@ risk_save(struct cpa_ctx *ctx)
 	struct cpa_input in;
 	struct cpa_buf given, dbuf;
 	json_t *doc = NULL, *domains;
-	char err[128];
 	int is_json = strcmp(ctx->req.content_type, "application/json") == 0, first = 1;
 	size_t i;
 	PGresult *r;
@@ -1073,23 +1013,14 @@ risk_save(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	if (is_json) {
-		if ((doc = cpa_json_parse(ctx->req.body, ctx->req.body_len, err,
-		    sizeof(err))) == NULL) {
-			cpa_error(ctx, 400, NULL);
+		if ((doc = cpa_body_json(ctx)) == NULL)
 			return CPA_OK;
-		}
-		cpa_json_keep(ctx->arena, doc);
 		domains = domains_from_json(ctx, doc, &in);
 	} else
 		domains = domains_from_form(ctx, &in);
 	cpa_json_keep(ctx->arena, domains);
-	if (in.nerrors > 0) {
-		if (ctx->req.wants_json)
-			cpa_render_invalid(ctx, NULL, NULL, &in);
-		else
-			assessment_page_invalid(ctx, id, &in, 422);
+	if (cpa_input_refused(ctx, &in, assessment_page_invalid, id))
 		return CPA_OK;
-	}
 	/* A form posts every field (empty ones clear); JSON replaces only
 	 * the keys it has. */
 	cpa_buf_init(&given, ctx->arena);
@@ -1122,36 +1053,10 @@ risk_save(struct cpa_ctx *ctx)
 	return change_finish(ctx, &change_save, id, r);
 }
 
-int
-risk_submit(struct cpa_ctx *ctx)
-{
-	long long id = cpa_param_id(&ctx->req, "id");
-	const char *params[2];
-	struct cpa_input in;
-	PGresult *r;
-
-	if (cpa_input_read(ctx, submit_fields, CPA_NFIELDS(submit_fields), &in) != CPA_OK)
-		return CPA_OK;
-	if (id == 0) {
-		cpa_error(ctx, 404, NULL);
-		return CPA_OK;
-	}
-	if (in.nerrors > 0) {
-		if (ctx->req.wants_json)
-			cpa_render_invalid(ctx, NULL, NULL, &in);
-		else
-			assessment_page_invalid(ctx, id, &in, 422);
-		return CPA_OK;
-	}
-	params[0] = cpa_id_param(ctx->arena, id);
-	params[1] = in.values[0].str;
-	if ((r = change_run(ctx, &change_submit, &q_submit, id, params)) == NULL)
-		return CPA_OK;
-	return change_finish(ctx, &change_submit, id, r);
-}
-
+/* A change whose input is one field, its statement's $2 (submit: the
+ * version; approve and return: comments). */
 static int
-risk_decide(struct cpa_ctx *ctx, const struct change *c, const struct cpa_stmt *st,
+risk_change(struct cpa_ctx *ctx, const struct change *c, const struct cpa_stmt *st,
     const struct cpa_field *fields, size_t nfields)
 {
 	long long id = cpa_param_id(&ctx->req, "id");
@@ -1165,13 +1070,8 @@ risk_decide(struct cpa_ctx *ctx, const struct change *c, const struct cpa_stmt *
 		cpa_error(ctx, 404, NULL);
 		return CPA_OK;
 	}
-	if (in.nerrors > 0) {
-		if (ctx->req.wants_json)
-			cpa_render_invalid(ctx, NULL, NULL, &in);
-		else
-			assessment_page_invalid(ctx, id, &in, 422);
+	if (cpa_input_refused(ctx, &in, assessment_page_invalid, id))
 		return CPA_OK;
-	}
 	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = cpa_value_or_null(&in.values[0]);
 	if ((r = change_run(ctx, c, st, id, params)) == NULL)
@@ -1180,15 +1080,22 @@ risk_decide(struct cpa_ctx *ctx, const struct change *c, const struct cpa_stmt *
 }
 
 int
+risk_submit(struct cpa_ctx *ctx)
+{
+	return risk_change(ctx, &change_submit, &q_submit, submit_fields,
+	    CPA_NFIELDS(submit_fields));
+}
+
+int
 risk_approve(struct cpa_ctx *ctx)
 {
-	return risk_decide(ctx, &change_approve, &q_approve, approve_fields,
+	return risk_change(ctx, &change_approve, &q_approve, approve_fields,
 	    CPA_NFIELDS(approve_fields));
 }
 
 int
 risk_return(struct cpa_ctx *ctx)
 {
-	return risk_decide(ctx, &change_return, &q_return, return_fields,
+	return risk_change(ctx, &change_return, &q_return, return_fields,
 	    CPA_NFIELDS(return_fields));
 }

@@ -19,6 +19,10 @@ static const struct cpa_route routes[] = {
 	{ "POST", "/risk-assessments/{id}/submit", risk_submit, CLIN, 0 },
 	{ "POST", "/risk-assessments/{id}/approve", risk_approve, CLIN, 0 },
 	{ "POST", "/risk-assessments/{id}/return", risk_return, CLIN, 0 },
+	{ "GET", "/risk-assessments/{id}/changes", risk_changes, CLIN, 0 },
+	{ "GET", "/risk-assessments/{id}/safety-plan", risk_safety_plan, CLIN, 0 },
+	{ "POST", "/service-users/{id}/risk-review-requests", risk_review_request, CLIN, 0 },
+	{ "GET", "/risk-reviews", risk_reviews, CLIN, 0 },
 	/* JSON API */
 	{ "GET", "/api/v1/service-users/{id}/risk-assessments", risk_person_list, CLIN, 0 },
 	{ "POST", "/api/v1/service-users/{id}/risk-assessments", risk_create, CLIN, 0 },
@@ -28,6 +32,10 @@ static const struct cpa_route routes[] = {
 	{ "POST", "/api/v1/risk-assessments/{id}/submit", risk_submit, CLIN, 0 },
 	{ "POST", "/api/v1/risk-assessments/{id}/approve", risk_approve, CLIN, 0 },
 	{ "POST", "/api/v1/risk-assessments/{id}/return", risk_return, CLIN, 0 },
+	{ "GET", "/api/v1/risk-assessments/{id}/changes", risk_changes, CLIN, 0 },
+	{ "GET", "/api/v1/risk-assessments/{id}/safety-plan", risk_safety_plan, CLIN, 0 },
+	{ "POST", "/api/v1/service-users/{id}/risk-review-requests", risk_review_request, CLIN, 0 },
+	{ "GET", "/api/v1/risk-reviews", risk_reviews, CLIN, 0 },
 };
 
 static const struct cpa_module module = {

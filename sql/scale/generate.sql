@@ -24,10 +24,18 @@
 --     people have an NHS number (from the test range, see vocabulary.sql;
 --     when that range runs out, people get none);
 --   - a pending transfer to a team at the other site for 0.2 % of the new
---     open episodes.
--- Everything is made set-based (INSERT ... SELECT) in one transaction, with
--- every constraint, index, trigger and row-level security policy in place,
--- then the tables are vacuumed and analysed.
+--     open episodes;
+--   - a district manager for every district without one;
+--   - what the episodes accumulated after intake (review_rows.sql): CPA
+--     reviews held and due, approved risk assessments, admissions with
+--     their follow-ups, and 007's due items for everything now due.
+-- Everything is made set-based (INSERT ... SELECT) in one transaction with
+-- every constraint and index in place but no trigger firing
+-- (session_replication_role = replica: neither the triggers of 005 and 007
+-- nor the foreign-key checks run), so the scripts write the rows those
+-- triggers would have written themselves, and keep the keys consistent;
+-- tests/e2e/test_intake_scale.py checks both.  Then the tables are
+-- vacuumed and analysed.
 --
 -- Time on a 2-core development machine: see sql/scale/README.md.
 
@@ -63,6 +71,10 @@ DO $$ BEGIN RAISE EXCEPTION 'generate.sql: bad teams_per_site'; END $$;
 \endif
 
 BEGIN;
+
+-- No trigger and no foreign-key check for this transaction (the
+-- append-only guard of audit_event still runs: it is ENABLE ALWAYS).
+SET LOCAL session_replication_role = replica;
 
 DO $$
 BEGIN
@@ -232,6 +244,16 @@ WHERE NOT EXISTS (SELECT 1 FROM staff_role r WHERE r.role = 'team_manager'
 		AND (r.team_id IS NULL OR r.team_id = t.id))
 	AND NOT EXISTS (SELECT 1 FROM staff x WHERE x.username = 'scale.t' || t.id || '.tm');
 
+-- A district manager for each district that has none.
+INSERT INTO gen_new_staff
+SELECT NULL, d.site_id, d.id, 'district_manager', 'scale.d' || d.id || '.dm',
+	'Service manager'
+FROM district d
+JOIN site s ON s.id = d.site_id AND s.code IN ('north', 'south')
+WHERE NOT EXISTS (SELECT 1 FROM staff_role r WHERE r.role = 'district_manager'
+		AND r.site_id = d.site_id AND (r.district_id IS NULL OR r.district_id = d.id))
+	AND NOT EXISTS (SELECT 1 FROM staff x WHERE x.username = 'scale.d' || d.id || '.dm');
+
 INSERT INTO staff (username, display_name, professional_role, email,
 	password_hash, home_site_id)
 SELECT n.username,
@@ -282,12 +304,19 @@ SELECT site_id, episode_id, 'transfer_requested', from_team_name, to_team_name,
 	'Moving to the other site''s area', requested_at, coordinator_id
 FROM gen_transfer;
 
+\ir review_rows.sql
+
 SELECT (SELECT count(*) FROM gen_person) AS people,
 	(SELECT count(*) FROM gen_ref) AS referrals,
 	(SELECT count(episode_id) FROM gen_ref) AS episodes,
 	(SELECT count(*) FROM gen_new_staff) AS staff,
 	(SELECT count(*) FROM gen_transfer) AS pending_transfers,
-	(SELECT count(*) FROM gen_person WHERE nhs_number IS NULL) AS without_nhs_number;
+	(SELECT count(*) FROM gen_person WHERE nhs_number IS NULL) AS without_nhs_number,
+	(SELECT count(*) FROM gen_held) AS reviews_held,
+	(SELECT count(*) FROM gen_due WHERE open) AS reviews_due,
+	(SELECT count(*) FROM gen_risk) AS risk_assessments,
+	(SELECT count(*) FROM gen_adm) AS admissions,
+	(SELECT count(*) FROM gen_fu WHERE contact_id IS NULL) AS followups_open;
 
 COMMIT;
 
@@ -295,4 +324,5 @@ COMMIT;
 -- merges the name index's pending entries, so the first searches and
 -- reads after the load are as fast as later ones.
 VACUUM (ANALYZE) district, team, staff, staff_role, service_user, referral,
-	episode, episode_event, coordinator_assignment, episode_transfer;
+	episode, episode_event, coordinator_assignment, episode_transfer, cpa_review,
+	risk_assessment, risk_domain, risk_event, admission, followup, contact, due_item;

@@ -2,11 +2,14 @@
 // environment, Debian's chromium launched by playwright-core so that only the
 // stack under test is reachable, a fresh page per test with axe-core and a
 // Content-Security-Policy violation recorder, the serious/critical
-// accessibility and CSP check of a page, and signing in through the form.
+// accessibility and CSP check of a page, signing in through the form,
+// navigating and posting forms, the NHS error summary's checks, and the JSON
+// API called from inside a page (to set up a person of one's own).
 //
 // Not a test file itself: node --test runs only *.test.mjs and the like.
 
 import assert from 'node:assert/strict';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,13 +117,7 @@ export async function openSignin(page, base) {
 export async function submitSignin(page, username, password) {
   await page.fill('#username', username);
   await page.fill('#password', password);
-  const [resp] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' &&
-      new URL(r.url()).pathname === '/signin'),
-    page.press('#password', 'Enter'),
-  ]);
-  await page.waitForLoadState('load');
-  return resp;
+  return postFrom(page, '/signin', () => page.press('#password', 'Enter'));
 }
 
 // Signs in as login ({ username, password }) through the form and waits for
@@ -132,4 +129,120 @@ export async function signIn(page, base, login) {
   const resp = await submitSignin(page, login.username, login.password);
   assert.equal(resp.status(), 303, 'POST /signin with the right password');
   await page.waitForURL(`${base}/`);
+}
+
+// Opens base + path and asserts it answers 200 (what names the page).
+export async function goto(page, base, path, what) {
+  const resp = await page.goto(`${base}${path}`);
+  assert.equal(resp.status(), 200, `GET ${path} (${what})`);
+}
+
+// Does action (a locator to click, or a function) and waits for the POST
+// to pathname it sends and for the page it leads to; returns the POST's
+// response.
+export async function postFrom(page, pathname, action) {
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' &&
+      new URL(r.url()).pathname === pathname),
+    typeof action === 'function' ? action() : action.click(),
+  ]);
+  await page.waitForLoadState('load');
+  return resp;
+}
+
+// Asserts the page shows the NHS error summary ("There is a problem") and
+// that NHS.UK frontend (started by /assets/app/app.js) has moved focus to
+// it, so that screen readers announce it; returns the summary's locator.
+export async function errorSummary(page) {
+  const summary = page.locator('.nhsuk-error-summary');
+  await summary.waitFor({ state: 'visible', timeout: 5000 });
+  assert.match(await summary.innerText(), /There is a problem/);
+  await page.waitForFunction(() => document.activeElement &&
+    document.activeElement.closest('.nhsuk-error-summary') !== null,
+  null, { timeout: 5000 }).catch(() => {
+    assert.fail('focus did not move to the error summary');
+  });
+  return summary;
+}
+
+// The error messages of the form group that holds control (a selector).
+export const fieldError = (page, control) => page.locator('.nhsuk-form-group--error')
+  .filter({ has: page.locator(control) })
+  .locator('.nhsuk-error-message');
+
+// The JSON API from inside the page: its session cookie, the browser's own
+// Origin and, on anything but GET, the CSRF token of the page's own forms
+// (every signed-in page has one in its sign-out form) and a fresh
+// Idempotency-Key.  Returns { status, body } (body { unparsed } when the
+// answer is not JSON).
+export async function api(page, method, path, body) {
+  return page.evaluate(async ([m, p, b, key]) => {
+    const headers = { Accept: 'application/json' };
+    if (m !== 'GET') {
+      const csrf = document.querySelector('input[name="csrf_token"]');
+      if (csrf === null)
+        throw new Error(`no csrf_token input on ${location.pathname}`);
+      headers['X-CSRF-Token'] = csrf.value;
+      headers['Content-Type'] = 'application/json';
+      headers['Idempotency-Key'] = key;
+    }
+    const r = await fetch(p, { method: m, headers,
+      body: b === null ? undefined : JSON.stringify(b) });
+    const text = await r.text();
+    let parsed = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { unparsed: text.slice(0, 300) };
+    }
+    return { status: r.status, body: parsed };
+  }, [method, path, body ?? null, `browser-${randomUUID()}`]);
+}
+
+// The id of the team called name at the signed-in user's sites.
+export async function teamId(page, name) {
+  const sites = await api(page, 'GET', '/api/v1/sites');
+  assert.equal(sites.status, 200, 'GET /api/v1/sites');
+  for (const site of sites.body.sites)
+    for (const d of site.districts)
+      for (const t of d.teams)
+        if (t.name === name)
+          return t.id;
+  throw new Error(`team ${name} is not among the user's sites`);
+}
+
+// "Prefix-Xxxxxxxx": letters only (names are checked as names), unique
+// enough for one run.
+export function uniqueFamilyName(prefix) {
+  const letters = 'bcdfghjklmnpqrstvwxz';
+  let tag = '';
+  for (let i = 0; i < 8; i++)
+    tag += letters[randomInt(0, letters.length)];
+  return `${prefix}-${tag[0].toUpperCase()}${tag.slice(1)}`;
+}
+
+// A new person referred to the team called team through the JSON API and
+// accepted at level standard with the signed-in user as care coordinator,
+// so that no other test's people are touched.  person: given_name,
+// family_name and reason of the referral.  Returns { personId, episodeId }.
+export async function ownPerson(page, team, person) {
+  const me = await api(page, 'GET', '/api/v1/me');
+  assert.equal(me.status, 200, 'GET /api/v1/me');
+  const made = await api(page, 'POST', '/api/v1/referrals', {
+    team_id: await teamId(page, team), source: 'gp',
+    source_detail: 'Dr Okonjo, Riverside Surgery', urgency: 'routine',
+    reason: person.reason, given_name: person.given_name,
+    family_name: person.family_name,
+    date_of_birth: `19${randomInt(60, 100)}-0${randomInt(1, 10)}-1${randomInt(0, 10)}`,
+  });
+  assert.equal(made.status, 201, `POST /api/v1/referrals: ${JSON.stringify(made.body)}`);
+  const accepted = await api(page, 'POST',
+    `/api/v1/referrals/${made.body.referral.id}/decision`, {
+      decision: 'accept', level: 'standard', coordinator_id: me.body.user.id,
+      reason: 'Meets the criteria for secondary care',
+    });
+  assert.equal(accepted.status, 200,
+    `POST /api/v1/referrals/${made.body.referral.id}/decision: ${JSON.stringify(accepted.body)}`);
+  assert.ok(accepted.body.episode && accepted.body.episode.id, 'the referral opened an episode');
+  return { personId: made.body.service_user.id, episodeId: accepted.body.episode.id };
 }

@@ -16,7 +16,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { stackFromEnv, launchBrowser, withPage, checkPage, signIn } from './lib.mjs';
+import { stackFromEnv, launchBrowser, withPage, checkPage, signIn, goto,
+  postFrom, errorSummary, fieldError, api, teamId, uniqueFamilyName } from './lib.mjs';
 
 const TIMEOUT = 90_000;
 const USERNAME = 'coord.north';
@@ -45,15 +46,6 @@ function nhsNumbers() {
   }
 }
 
-// Letters only, unique enough for one run: names are checked as names.
-function uniqueFamilyName() {
-  const letters = 'bcdfghjklmnpqrstvwxz';
-  let tag = '';
-  for (let i = 0; i < 8; i++)
-    tag += letters[randomInt(0, letters.length)];
-  return `Nwosu-${tag[0].toUpperCase()}${tag.slice(1)}`;
-}
-
 before(async () => {
   ({ base, login } = stackFromEnv({ username: USERNAME }));
   browser = await launchBrowser(base);
@@ -63,21 +55,6 @@ after(async () => {
   if (browser)
     await browser.close();
 });
-
-// The id of a team of the user's sites, asked from the page with its cookie.
-async function teamId(page, name) {
-  const sites = await page.evaluate(async () => {
-    const r = await fetch('/api/v1/sites', { headers: { Accept: 'application/json' } });
-    return { status: r.status, body: await r.json() };
-  });
-  assert.equal(sites.status, 200, 'GET /api/v1/sites');
-  for (const site of sites.body.sites)
-    for (const d of site.districts)
-      for (const t of d.teams)
-        if (t.name === name)
-          return t.id;
-  throw new Error(`team ${name} is not among the user's sites`);
-}
 
 const form = (page) => page.locator('form[action="/referrals"]');
 
@@ -114,25 +91,17 @@ async function setDate(page, name, iso) {
   assert.fail(`the form has no date of birth input named ${name}`);
 }
 
-async function submit(page) {
-  const [resp] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' &&
-      new URL(r.url()).pathname === '/referrals'),
-    form(page).locator('button[type="submit"], input[type="submit"]').first().click(),
-  ]);
-  await page.waitForLoadState('load');
-  return resp;
-}
+const submit = (page) => postFrom(page, '/referrals',
+  form(page).locator('button[type="submit"], input[type="submit"]').first());
 
 test('a referral with a mistyped NHS number is corrected and recorded', { timeout: TIMEOUT }, async () => {
   await withPage(browser, 'referral', async (page) => {
     await signIn(page, base, login);
     const team = await teamId(page, TEAM);
     const nhs = nhsNumbers();
-    const family = uniqueFamilyName();
+    const family = uniqueFamilyName('Nwosu');
 
-    const resp = await page.goto(`${base}/referrals/new`);
-    assert.equal(resp.status(), 200, 'GET /referrals/new');
+    await goto(page, base, '/referrals/new', 'new referral form');
     assert.equal(await page.locator('h1').count(), 1);
     assert.equal(await page.locator('.nhsuk-error-summary').count(), 0);
     const key = await form(page).locator('input[type="hidden"][name="idempotency_key"]')
@@ -153,23 +122,14 @@ test('a referral with a mistyped NHS number is corrected and recorded', { timeou
     const refused = await submit(page);
     assert.equal(refused.status(), 422, 'POST /referrals with a bad NHS number');
     assert.equal(new URL(page.url()).pathname, '/referrals');
-    const summary = page.locator('.nhsuk-error-summary');
-    await summary.waitFor({ state: 'visible', timeout: 5000 });
-    assert.match(await summary.innerText(), /There is a problem/);
+    const summary = await errorSummary(page);
     assert.ok((await summary.innerText()).includes(NHS_NOT_VALID),
       'the summary names the NHS number problem');
     assert.equal(await summary.locator('a[href="#nhs_number"]').count(), 1,
       'the summary links to the NHS number field');
-    await page.waitForFunction(() => document.activeElement &&
-      document.activeElement.closest('.nhsuk-error-summary') !== null,
-    null, { timeout: 5000 }).catch(() => {
-      assert.fail('focus did not move to the error summary');
-    });
-    const fieldError = page.locator('.nhsuk-form-group--error')
-      .filter({ has: page.locator('[name="nhs_number"]') })
-      .locator('.nhsuk-error-message');
-    assert.equal(await fieldError.count(), 1, 'one error message by the NHS number field');
-    assert.ok((await fieldError.innerText()).includes(NHS_NOT_VALID));
+    const byField = fieldError(page, '[name="nhs_number"]');
+    assert.equal(await byField.count(), 1, 'one error message by the NHS number field');
+    assert.ok((await byField.innerText()).includes(NHS_NOT_VALID));
     assert.equal(await page.locator('#nhs_number').count(), 1,
       'the summary link has a target');
     assert.equal(await form(page).locator('[name="family_name"]').inputValue(), family,
@@ -188,13 +148,10 @@ test('a referral with a mistyped NHS number is corrected and recorded', { timeou
 
     // The page and the API agree on what was recorded.
     const id = new URL(page.url()).pathname.split('/').pop();
-    const api = await page.evaluate(async (rid) => {
-      const r = await fetch(`/api/v1/referrals/${rid}`, { headers: { Accept: 'application/json' } });
-      return { status: r.status, body: await r.json() };
-    }, id);
-    assert.equal(api.status, 200, `GET /api/v1/referrals/${id}`);
-    assert.equal(api.body.service_user.nhs_number, nhs.good);
-    assert.equal(api.body.service_user.family_name, family);
-    assert.equal(api.body.referral.status, 'awaiting_triage');
+    const got = await api(page, 'GET', `/api/v1/referrals/${id}`);
+    assert.equal(got.status, 200, `GET /api/v1/referrals/${id}`);
+    assert.equal(got.body.service_user.nhs_number, nhs.good);
+    assert.equal(got.body.service_user.family_name, family);
+    assert.equal(got.body.referral.status, 'awaiting_triage');
   });
 });

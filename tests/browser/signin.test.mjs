@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { stackFromEnv, launchBrowser, withPage, checkPage, openSignin,
-  submitSignin, signIn } from './lib.mjs';
+  submitSignin, signIn, errorSummary, api } from './lib.mjs';
 
 const TIMEOUT = 60_000;
 
@@ -48,17 +48,8 @@ test('a wrong password shows a focused error summary', { timeout: TIMEOUT }, asy
     const resp = await submitSignin(page, login.username, `${login.password}-wrong`);
     assert.equal(resp.status(), 401, 'POST /signin with a wrong password');
     assert.equal(new URL(page.url()).pathname, '/signin');
-    const summary = page.locator('.nhsuk-error-summary');
-    await summary.waitFor({ state: 'visible', timeout: 5000 });
-    assert.match(await summary.innerText(), /There is a problem/);
+    const summary = await errorSummary(page);
     assert.match(await summary.innerText(), /username or password/i);
-    // NHS.UK frontend (started by /assets/app/app.js) moves focus to the
-    // summary, so screen readers announce it.
-    await page.waitForFunction(() => document.activeElement &&
-      document.activeElement.closest('.nhsuk-error-summary') !== null,
-    null, { timeout: 5000 }).catch(() => {
-      assert.fail('focus did not move to the error summary');
-    });
     assert.equal(await page.inputValue('#username'), login.username,
       'the username typed comes back');
     assert.equal(await page.inputValue('#password'), '', 'the password never comes back');
@@ -70,10 +61,7 @@ test('signing in with the keyboard lands on the home page', { timeout: TIMEOUT }
   await withPage(browser, 'signin-ok', async (page) => {
     await signIn(page, base, login);
     // Who the server says we are, asked from the page with its own cookie.
-    const me = await page.evaluate(async () => {
-      const r = await fetch('/api/v1/me', { headers: { Accept: 'application/json' } });
-      return { status: r.status, body: await r.json() };
-    });
+    const me = await api(page, 'GET', '/api/v1/me');
     assert.equal(me.status, 200, 'GET /api/v1/me after signing in');
     const { display_name: displayName, username } = me.body.user;
     assert.equal(username, login.username);

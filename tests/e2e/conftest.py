@@ -31,6 +31,19 @@ from cpa_e2e import (DEMO_TEAMS, HTTP_TIMEOUT, Audit, Client, Db, Env,
                      team_of, unique_reason, unique_username)
 
 
+def require_worker(env, worker):
+    """Fails the caller (a fixture) at once, saying why, unless worker
+    answers /healthz/<worker> through nginx with 200."""
+    url = f"{env.base}/healthz/{worker}"
+    try:
+        r = requests.get(url, timeout=HTTP_TIMEOUT)
+    except requests.RequestException as e:
+        pytest.fail(f"GET {url} failed: {e!r}", pytrace=False)
+    if r.status_code != 200:
+        pytest.fail(f"the {worker} worker is not serving {url}: "
+                    f"{describe(r)}", pytrace=False)
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Run the fault-injection tests last, so a service that failed to come
     back cannot take the rest of the suite down with it."""
@@ -213,14 +226,7 @@ def ctl(env):
 def intake_up(env):
     """Fails every intake test at once, saying why, unless the intake
     worker answers /healthz/intake through nginx."""
-    try:
-        r = requests.get(env.base + "/healthz/intake", timeout=HTTP_TIMEOUT)
-    except requests.RequestException as e:
-        pytest.fail(f"GET {env.base}/healthz/intake failed: {e!r}",
-                    pytrace=False)
-    if r.status_code != 200:
-        pytest.fail(f"the intake worker is not serving: {describe(r)}",
-                    pytrace=False)
+    require_worker(env, "intake")
 
 
 @pytest.fixture(scope="session")
@@ -309,6 +315,24 @@ def accept():
     return do
 
 
+@pytest.fixture
+def case(staff, teams, refer, accept):
+    """case(level="standard", team="north_riverside_cmht", by="coord.north",
+    coordinator=None, person=None) -> {"person", "episode", "c"}: a new
+    person (with the new-person fields person, fresh ones by default)
+    referred to that demo team by `by` and accepted at level, coordinated
+    by coordinator (a staff id, or a Client with .staff_id; by default
+    `by`); c is the Client of `by`."""
+    def make(level="standard", team="north_riverside_cmht", by="coord.north",
+             coordinator=None, person=None):
+        c = staff(by)
+        made = refer(c, teams[team]["id"], person=person)
+        coord = getattr(coordinator, "staff_id", coordinator) or c.user["id"]
+        episode = accept(c, made["referral"]["id"], coord, level)
+        return {"person": made["service_user"], "episode": episode, "c": c}
+    return make
+
+
 # --------------------------------------------------------------------- risk
 #
 # Fixtures of the risk tests (test_risk_*.py); each module marks its tests
@@ -318,24 +342,46 @@ def accept():
 def risk_up(env):
     """Fails every risk test at once, saying why, unless the risk worker
     answers /healthz/risk through nginx with 200."""
-    try:
-        r = requests.get(env.base + "/healthz/risk", timeout=HTTP_TIMEOUT)
-    except requests.RequestException as e:
-        pytest.fail(f"GET {env.base}/healthz/risk failed: {e!r}",
-                    pytrace=False)
-    if r.status_code != 200:
-        pytest.fail(f"the risk worker is not serving /healthz/risk: "
-                    f"{describe(r)}", pytrace=False)
+    require_worker(env, "risk")
 
 
 @pytest.fixture
-def risk_case(staff, teams, refer, accept):
-    """risk_case(level="standard", team="north_riverside_cmht",
-    by="coord.north") -> {"person", "episode"}: a new person referred to
-    that team and accepted at level with `by` as coordinator."""
-    def make(level="standard", team="north_riverside_cmht", by="coord.north"):
-        c = staff(by)
-        made = refer(c, teams[team]["id"])
-        episode = accept(c, made["referral"]["id"], c.user["id"], level)
-        return {"person": made["service_user"], "episode": episode}
-    return make
+def risk_case(case):
+    """The risk tests' name for case."""
+    return case
+
+
+# ------------------------------------------------------------------ reviews
+#
+# Fixtures of the reviews tests (test_reviews_*.py); each module marks its
+# tests with reviews_up.
+
+@pytest.fixture(scope="module")
+def reviews_up(env):
+    """Fails every test of a module at once, saying why, unless the
+    reviews worker answers /healthz/reviews through nginx with 200."""
+    require_worker(env, "reviews")
+
+
+@pytest.fixture
+def db_now(db):
+    """The database's now() (the clock its rules use)."""
+    return db.scalar("SELECT now()")
+
+
+@pytest.fixture
+def team_member(make_team_staff, teams, signin):
+    """team_member(role="coordinator", team="north_riverside_cmht",
+    tag=role) -> a signed-in Client of a new staff member holding role at
+    that demo team, with .staff_id; signed out when the test ends."""
+    made = []
+
+    def make(role="coordinator", team="north_riverside_cmht", tag=None):
+        s = make_team_staff(tag or role, role, teams[team])
+        c = signin(s["username"], s["password"])
+        c.staff_id = s["id"]
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.delete("/api/v1/session")

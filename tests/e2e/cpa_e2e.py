@@ -232,6 +232,14 @@ def json_of(resp):
     return resp.json()
 
 
+def get_json(c, path, **kw):
+    """The JSON body of GET path by client c; fails unless it answers 200
+    with JSON."""
+    r = c.get(path, **kw)
+    assert r.status_code == 200, describe(r)
+    return json_of(r)
+
+
 def is_html(resp):
     return resp.headers.get("Content-Type", "").startswith("text/html")
 
@@ -374,6 +382,25 @@ class Audit:
                 sql += f" AND {col} = %s"
             params.append(val)
         return self.db.all(sql + " ORDER BY id", params)
+
+
+def assert_denied(audit, c, status, attempts, service_user_id=None):
+    """Sends each (method, path, JSON body or None, entity id or None) of
+    attempts as client c: each must answer status and write access_denied
+    audit rows by c's user, one of them about entity (when given), the
+    first about service_user_id (when given)."""
+    for method, path, body, entity in attempts:
+        mark = audit.mark()
+        r = c.request(method, path, json=body)
+        assert r.status_code == status, (path, describe(r))
+        rows = audit.since(mark, action="access_denied",
+                           username=c.user["username"])
+        assert rows, (path, "no access_denied audit row")
+        if entity is not None:
+            assert str(entity) in {row["entity_id"] for row in rows}, \
+                (path, rows)
+        if service_user_id is not None:
+            assert rows[0]["service_user_id"] == service_user_id, (path, rows)
 
 
 def addr_of(value):
@@ -672,6 +699,21 @@ def parse_ts(value):
     return ts
 
 
+def backdate_episode(db, episode, days):
+    """Start episode (a dict with its id) days earlier, so that what
+    happened in it can be dated in the past."""
+    db.all("UPDATE episode SET started_at = started_at - %s * interval '1 day' "
+           "WHERE id = %s RETURNING id", (days, episode["id"]))
+
+
+def caseload_entry(c, service_user_id):
+    """The one entry of c's GET /api/v1/caseload for that person."""
+    rows = [e for e in get_json(c, "/api/v1/caseload")["caseload"]
+            if e["service_user"]["id"] == service_user_id]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
 def team_of(sites, key):
     """The team dict (id, name, plus site_id and district_id) of a demo
     team named in DEMO_TEAMS."""
@@ -841,9 +883,7 @@ def risk_act(c, a, action, **body):
 
 
 def risk_get(c, aid):
-    r = c.get(f"/api/v1/risk-assessments/{aid}")
-    assert r.status_code == 200, describe(r)
-    return json_of(r)["assessment"]
+    return get_json(c, f"/api/v1/risk-assessments/{aid}")["assessment"]
 
 
 def risk_ok(r, status):

@@ -7,25 +7,21 @@ import datetime
 from urllib.parse import urlsplit
 
 from cpa_e2e import (EPISODE_KEYS, PERSON_KEYS, PERSON_SUMMARY_KEYS,
-                     REFERRAL_KEYS, describe, ids_of, json_of,
+                     REFERRAL_KEYS, describe, get_json, ids_of, json_of,
                      new_idempotency_key, parse_ts, person_fields,
                      referral_body, unique_reason)
 
 
 def referral_ids(c, status=None):
     path = "/api/v1/referrals" + (f"?status={status}" if status else "")
-    r = c.get(path)
-    assert r.status_code == 200, describe(r)
-    return ids_of(json_of(r)["referrals"])
+    return ids_of(get_json(c, path)["referrals"])
 
 
 def caseload_episodes(c, coordinator_id=None):
     path = "/api/v1/caseload"
     if coordinator_id is not None:
         path += f"?coordinator_id={coordinator_id}"
-    r = c.get(path)
-    assert r.status_code == 200, describe(r)
-    return json_of(r)["caseload"]
+    return get_json(c, path)["caseload"]
 
 
 def transfer_ids(items):

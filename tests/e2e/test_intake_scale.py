@@ -353,3 +353,213 @@ def test_bad_parameters_are_refused(scaled):
         assert "people must be a whole number" in p.stderr, p.stderr
     assert scaled.count() == before
 
+
+
+# ------------------------------------------- reviews, risk, admissions, items
+#
+# The generator writes with triggers off (session_replication_role =
+# replica), so it must write what the triggers of 005 and 007 would have:
+# these checks hold for its rows and for the demo's, which the triggers
+# made.
+
+def test_every_open_episode_has_one_review_due(scaled):
+    bad = rows(scaled, """
+        SELECT e.id, e.ended_at, r.due, r.cancelled FROM episode e
+        CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE status = 'due') AS due,
+            count(*) FILTER (WHERE status = 'cancelled') AS cancelled
+            FROM cpa_review r WHERE r.episode_id = e.id) r
+        WHERE r.due <> (e.ended_at IS NULL)::int OR r.cancelled > 1""")
+    assert bad == [], bad[:10]
+    bad = rows(scaled, """
+        SELECT r.id FROM cpa_review r JOIN episode e ON e.id = r.episode_id
+        WHERE r.site_id <> e.site_id OR r.service_user_id <> e.service_user_id
+           OR (r.status = 'cancelled' AND NOT r.cancelled_at >= e.ended_at)""")
+    assert bad == [], bad[:10]
+
+
+def test_reviews_follow_the_sites_policy(scaled):
+    # Held reviews, in order, inside their episode; each due by policy from
+    # the one before (or the start); the one due after the last, unless
+    # something brought it forward.
+    bad = rows(scaled, """
+        WITH r AS (
+            SELECT r.*, e.site_id AS e_site, e.level, e.started_at, e.ended_at,
+                coalesce(lag(r.held_on) OVER w, e.started_at::date) AS prev
+            FROM cpa_review r JOIN episode e ON e.id = r.episode_id
+            WINDOW w AS (PARTITION BY r.episode_id ORDER BY r.status = 'held' DESC,
+                r.held_on, r.id))
+        SELECT r.id, r.status, r.due_reason, r.due_date, r.prev, r.held_on FROM r
+        WHERE (r.due_reason IN ('first', 'policy')
+               AND r.due_date <> review_due_from(r.site_id, r.level, r.prev))
+           OR (r.due_reason NOT IN ('first', 'policy')
+               AND r.due_date >= review_due_from(r.site_id, r.level, r.prev))
+           OR (r.due_reason IN ('first', 'policy')
+               AND (r.due_reason = 'first') <> (r.prev = r.started_at::date))
+           OR (r.status = 'held' AND (r.held_on < r.started_at::date
+               OR r.held_on >= coalesce(r.ended_at::date, current_date)
+               OR r.recorded_at > now() OR r.recorded_at < r.started_at
+               OR r.next_due_date <= r.held_on OR r.outcome IS NULL
+               OR r.recorded_by IS NULL))""")
+    assert bad == [], bad[:10]
+    held = scaled.db.scalar("SELECT count(*) FROM cpa_review WHERE status = 'held'")
+    assert held > scaled.db.scalar("SELECT count(*) FROM episode"), "too few reviews held"
+
+
+def test_reviews_due_are_spread_with_some_overdue(scaled):
+    due = scaled.db.one("""
+        SELECT count(*) AS n,
+            count(*) FILTER (WHERE due_date < current_date - 28) AS long_overdue,
+            count(*) FILTER (WHERE due_date BETWEEN current_date - 28
+                AND current_date - 1) AS overdue,
+            count(*) FILTER (WHERE due_date BETWEEN current_date
+                AND current_date + 14) AS soon,
+            count(*) FILTER (WHERE due_date > current_date + 90) AS later
+        FROM cpa_review r JOIN episode e ON e.id = r.episode_id
+        WHERE r.status = 'due' AND e.referral_id IN
+            (SELECT id FROM referral WHERE created_by IN
+                (SELECT id FROM staff WHERE username LIKE 'scale.%%'))""")
+    assert due["n"] > PEOPLE, due
+    for k in ("long_overdue", "overdue", "soon", "later"):
+        assert due[k] > 0, due
+    assert due["long_overdue"] + due["overdue"] < 0.2 * due["n"], due
+
+
+def test_due_items_mirror_what_is_due(scaled):
+    # One open item per review due, approved assessment of a person in
+    # care, open follow-up, as 007's triggers make them; nothing else open.
+    missing = rows(scaled, """
+        SELECT 'cpa_review' AS kind, r.id FROM cpa_review r
+        LEFT JOIN due_item d ON d.kind = 'cpa_review' AND d.source_id = r.id AND d.open
+            AND d.due_at = due_at_of(r.due_date) AND d.episode_id = r.episode_id
+            AND d.site_id = r.site_id AND d.service_user_id = r.service_user_id
+        WHERE r.status = 'due' AND d.id IS NULL
+        UNION ALL
+        SELECT 'risk_review', a.id FROM risk_assessment a
+        JOIN episode e ON e.id = a.episode_id AND e.ended_at IS NULL
+        LEFT JOIN due_item d ON d.kind = 'risk_review' AND d.source_id = a.id AND d.open
+            AND d.due_at = due_at_of(a.next_review_due) AND d.episode_id = a.episode_id
+        WHERE a.status = 'approved' AND d.id IS NULL
+        UNION ALL
+        SELECT 'followup', f.id FROM followup f
+        LEFT JOIN due_item d ON d.kind = 'followup' AND d.source_id = f.id AND d.open
+            AND d.due_at = f.due_at AND d.episode_id = f.episode_id
+        WHERE f.status = 'open' AND d.id IS NULL""")
+    assert missing == [], missing[:10]
+    stray = rows(scaled, """
+        SELECT d.id, d.kind, d.source_id FROM due_item d WHERE d.open AND NOT CASE d.kind
+            WHEN 'cpa_review' THEN EXISTS (SELECT 1 FROM cpa_review r
+                WHERE r.id = d.source_id AND r.status = 'due')
+            WHEN 'risk_review' THEN EXISTS (SELECT 1 FROM risk_assessment a
+                WHERE a.id = d.source_id AND a.status = 'approved')
+            WHEN 'followup' THEN EXISTS (SELECT 1 FROM followup f
+                WHERE f.id = d.source_id AND f.status = 'open')
+            ELSE false END""")
+    assert stray == [], stray[:10]
+    # No sweep has run: every item waits for its first step.
+    steps = rows(scaled, """
+        SELECT d.id FROM due_item d
+        WHERE d.open AND (d.steps_done <> 0 OR d.next_step_at IS DISTINCT FROM
+            (SELECT s.at FROM remind_step_after(d.site_id, d.kind, d.due_at,
+                0::smallint) s))""")
+    assert steps == [], steps[:10]
+    kinds = {r["kind"]: r["n"] for r in rows(
+        scaled, "SELECT kind, count(*) AS n FROM due_item WHERE open GROUP BY kind")}
+    assert set(kinds) == {"cpa_review", "risk_review", "followup"}, kinds
+    assert scaled.db.scalar("SELECT count(*) FROM reminder") == 0
+
+
+def test_risk_assessments_are_whole(scaled):
+    bad = rows(scaled, """
+        SELECT a.id FROM risk_assessment a
+        JOIN episode e ON e.id = a.episode_id
+        LEFT JOIN LATERAL (SELECT count(*) AS n,
+            max(array_position(ARRAY['none', 'low', 'medium', 'high'], d.level)) AS top
+            FROM risk_domain d WHERE d.assessment_id = a.id) d ON true
+        WHERE e.service_user_id <> a.service_user_id OR e.site_id <> a.site_id
+           OR d.n <> 6 OR d.top <> array_position(ARRAY['none', 'low', 'medium', 'high'],
+               a.overall_level)
+           OR a.approved_at < e.started_at OR a.approved_at > now()
+           OR a.decided_by = a.author_id
+           OR (a.needs_manager_approval AND NOT EXISTS (SELECT 1 FROM staff_role r
+               JOIN team t ON t.id = e.team_id WHERE r.staff_id = a.decided_by
+               AND r.role = 'team_manager' AND r.site_id = t.site_id
+               AND (r.district_id IS NULL OR r.district_id = t.district_id)
+               AND (r.team_id IS NULL OR r.team_id = t.id)))
+           OR (a.review_requested_at IS NOT NULL AND (a.review_trigger IS NULL
+               OR a.next_review_due > a.review_requested_at::date))""")
+    assert bad == [], bad[:10]
+    bad = rows(scaled, """
+        SELECT o.id FROM risk_assessment o
+        LEFT JOIN risk_assessment n ON n.supersedes_id = o.id
+        WHERE o.status = 'superseded' AND (n.id IS NULL
+            OR n.service_user_id <> o.service_user_id
+            OR o.superseded_at IS DISTINCT FROM n.approved_at)""")
+    assert bad == [], bad[:10]
+    events = rows(scaled, """
+        SELECT a.id FROM risk_assessment a
+        WHERE NOT EXISTS (SELECT 1 FROM risk_event ev WHERE ev.assessment_id = a.id
+            AND ev.kind = 'approved' AND ev.at = a.approved_at)""")
+    assert events == [], events[:10]
+    mix = {r["overall_level"]: r["n"] for r in rows(
+        scaled, "SELECT overall_level, count(*) AS n FROM risk_assessment "
+        "WHERE status = 'approved' GROUP BY 1")}
+    assert set(mix) == {"none", "low", "medium", "high"}, mix
+    assert scaled.db.scalar("SELECT count(*) FROM risk_assessment "
+                            "WHERE status = 'superseded'") > 0
+
+
+def test_discharges_owe_a_followup_met_by_a_contact(scaled):
+    bad = rows(scaled, """
+        SELECT a.id FROM admission a JOIN episode e ON e.id = a.episode_id
+        JOIN site s ON s.id = a.site_id
+        LEFT JOIN followup f ON f.admission_id = a.id
+        WHERE a.admitted_at < e.started_at OR a.discharged_at > now()
+           OR a.service_user_id <> e.service_user_id
+           OR (a.discharged_at IS NULL) <> (f.id IS NULL)
+           OR f.discharged_at <> a.discharged_at
+           OR f.due_at <> a.discharged_at + s.followup_window""")
+    assert bad == [], bad[:10]
+    bad = rows(scaled, """
+        SELECT f.id, f.status FROM followup f
+        LEFT JOIN contact c ON c.id = f.met_by_contact_id
+        WHERE (f.status = 'met' AND (NOT c.attended OR c.at < f.discharged_at
+               OR c.at <> f.met_at OR c.service_user_id <> f.service_user_id))
+           OR (f.status = 'open' AND EXISTS (SELECT 1 FROM contact x
+               WHERE x.service_user_id = f.service_user_id AND x.attended
+               AND x.at >= f.discharged_at))""")
+    assert bad == [], bad[:10]
+    got = scaled.db.one("""
+        SELECT count(*) FILTER (WHERE status = 'open') AS open,
+            count(*) FILTER (WHERE status = 'met' AND met_at <= due_at) AS in_time,
+            count(*) FILTER (WHERE status = 'met' AND met_at > due_at) AS late,
+            (SELECT count(*) FROM admission WHERE discharged_at IS NULL) AS on_ward
+        FROM followup""")
+    assert all(v > 0 for v in got.values()), got
+
+
+def test_every_foreign_key_holds(scaled):
+    """The generator runs without foreign-key checks: every key must still
+    find its row."""
+    fks = rows(scaled, """
+        SELECT c.conname, c.conrelid::regclass::text AS child,
+            c.confrelid::regclass::text AS parent,
+            ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k (att, n)
+                JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att
+                ORDER BY k.n) AS cols,
+            ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k (att, n)
+                JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.att
+                ORDER BY k.n) AS pcols
+        FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace""")
+    assert len(fks) > 30, fks
+    broken = {}
+    for fk in fks:
+        given = " AND ".join(f'c."{col}" IS NOT NULL' for col in fk["cols"])
+        match = " AND ".join(f'p."{pc}" = c."{col}"'
+                             for col, pc in zip(fk["cols"], fk["pcols"]))
+        n = scaled.db.scalar(
+            f'SELECT count(*) FROM "{fk["child"]}" c WHERE {given} AND NOT EXISTS '
+            f'(SELECT 1 FROM "{fk["parent"]}" p WHERE {match})')
+        if n:
+            broken[fk["conname"]] = n
+    assert broken == {}, broken

@@ -7,14 +7,12 @@ import re
 
 import pytest
 
-from cpa_e2e import (HTML, Db, describe, html_text, ids_of, json_of, new_dob,
-                     parse_ts, unique_family_name, unique_reason)
+from cpa_e2e import (HTML, Db, describe, get_json, html_text, ids_of, json_of,
+                     new_dob, parse_ts, unique_family_name, unique_reason)
 
 
 def queue(c, query=""):
-    r = c.get("/api/v1/referrals" + query)
-    assert r.status_code == 200, describe(r)
-    return json_of(r)["referrals"]
+    return get_json(c, "/api/v1/referrals" + query)["referrals"]
 
 
 def insert_referral(db, team, created_by, urgency, received, deadline):

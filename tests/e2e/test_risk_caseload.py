@@ -4,19 +4,10 @@ overdue; people with no approved assessment show none."""
 
 import pytest
 
-from cpa_e2e import HTML, describe, json_of, risk_act, risk_content, risk_ok, \
-    risk_save, risk_start
+from cpa_e2e import (HTML, caseload_entry, describe, risk_act, risk_content,
+                     risk_ok, risk_save, risk_start)
 
 pytestmark = pytest.mark.usefixtures("risk_up")
-
-
-def caseload_entry(c, person_id):
-    r = c.get("/api/v1/caseload")
-    assert r.status_code == 200, describe(r)
-    rows = [e for e in json_of(r)["caseload"]
-            if e["service_user"]["id"] == person_id]
-    assert len(rows) == 1, rows
-    return rows[0]
 
 
 def test_caseload_shows_current_risk_and_overdue_reviews(staff, risk_case, db):
@@ -32,7 +23,8 @@ def test_caseload_shows_current_risk_and_overdue_reviews(staff, risk_case, db):
     status = caseload_entry(c, pid)["risk_status"]
     assert status == {"assessment_id": approved["id"], "level": "medium",
                       "review_due": approved["next_review_due"],
-                      "overdue": False}, status
+                      "overdue": False, "review_requested": False,
+                      "review_trigger": None}, status
 
     # A review date in the past shows as overdue, in JSON and on the page.
     assert db.scalar("UPDATE risk_assessment SET next_review_due = current_date - 1"

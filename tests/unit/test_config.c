@@ -1,7 +1,10 @@
 /*
  * test_config.c - settings (config.c) and structured logging (log.c):
- * defaults, file syntax, environment overrides, errors naming the file line
- * or the variable, bounds; log lines as single escaped JSON objects.
+ * the generic loader over a table of the test's own (defaults, file then
+ * environment, rules, bounds, bools, freeing) and the workers' table behind
+ * cpa_config_load (defaults, file syntax, environment overrides, errors
+ * naming the file line or the variable, bounds); log lines as single
+ * escaped JSON objects.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +26,9 @@ static const char *const env_names[] = {
 	"CPA_SESSION_IDLE_SECONDS", "CPA_SESSION_ABSOLUTE_SECONDS", "CPA_COOKIE_SECURE",
 	"CPA_ORIGIN", "CPA_TEMPLATE_DIR", "CPA_MAX_BODY_BYTES",
 	"CPA_LOGIN_MAX_FAILURES_USER", "CPA_LOGIN_MAX_FAILURES_ADDR",
-	"CPA_LOGIN_WINDOW_SECONDS", "CPA_LOG_LEVEL", NULL
+	"CPA_LOGIN_WINDOW_SECONDS", "CPA_LOG_LEVEL",
+	"CPA_DEMO_NAME", "CPA_DEMO_COUNT", "CPA_DEMO_FLAG", "CPA_DEMO_LEVEL",
+	"CPA_DEMO_COLOUR", "CPA_DEMO_NOTE", "CPA_DEMO_LISTEN", NULL
 };
 
 /* Tests run in an environment that may itself set CPA_* (./dev test). */
@@ -70,6 +75,306 @@ load_text(struct cpa_config *c, const char *text, char *err, size_t errlen,
 		free(path);
 	return rc;
 }
+
+/* ------------------------------------------- the generic loader, own table */
+
+/* A program's settings as cpa_settings_load sees them; other is no setting
+ * and must come through every call untouched. */
+struct demo {
+	char *name;
+	int count;
+	int flag;
+	char *level;
+	char *colour;
+	char *note;
+	char *listen;
+	int other;
+};
+
+static int
+colour_ok(const char *v)
+{
+	return strcmp(v, "red") == 0 || strcmp(v, "green") == 0;
+}
+
+static const struct cpa_setting_rule colour_rule = { colour_ok, "red or green" };
+
+#define DOFF(f) offsetof(struct demo, f)
+
+static const struct cpa_setting demo_table[] = {
+	{ "demo_name", CPA_SET_TEXT, DOFF(name), "anon", 0, 0, NULL },
+	{ "demo_count", CPA_SET_INT, DOFF(count), "10", -5, 100, NULL },
+	{ "demo_flag", CPA_SET_BOOL, DOFF(flag), "1", 0, 1, NULL },
+	{ "demo_level", CPA_SET_LOG_LEVEL, DOFF(level), "warn", 0, 0, NULL },
+	{ "demo_colour", CPA_SET_TEXT, DOFF(colour), "red", 0, 0, &colour_rule },
+	{ "demo_note", CPA_SET_TEXT, DOFF(note), NULL, 0, 0, NULL },
+	{ "demo_listen", CPA_SET_LISTEN, DOFF(listen), "", 0, 0, NULL },
+};
+
+#define NDEMO CPA_NSETTINGS(demo_table)
+
+/* Load text (NULL: no file) into d through demo_table; *pathp as in load_text. */
+static int
+demo_load(struct demo *d, const char *text, char *err, size_t errlen, char **pathp)
+{
+	char *path = text != NULL ? write_file(text) : NULL;
+	int rc;
+
+	rc = cpa_settings_load(d, demo_table, NDEMO, path, err, errlen);
+	if (path != NULL)
+		unlink(path);
+	if (pathp != NULL)
+		*pathp = path;
+	else
+		free(path);
+	return rc;
+}
+
+static void
+assert_demo_zero(const struct demo *d)
+{
+	assert_null(d->name);
+	assert_int_equal(d->count, 0);
+	assert_int_equal(d->flag, 0);
+	assert_null(d->level);
+	assert_null(d->colour);
+	assert_null(d->note);
+	assert_null(d->listen);
+}
+
+static void
+test_generic_defaults(void **state)
+{
+	struct demo d;
+	char err[256];
+
+	(void)state;
+	memset(&d, 0xa5, sizeof(d));	/* the slots are set whatever they held */
+	d.other = 77;
+	strcpy(err, "stale");
+	assert_int_equal(demo_load(&d, NULL, err, sizeof(err), NULL), CPA_OK);
+	assert_string_equal(err, "");
+	assert_string_equal(d.name, "anon");
+	assert_int_equal(d.count, 10);
+	assert_int_equal(d.flag, 1);
+	assert_string_equal(d.level, "warn");
+	assert_string_equal(d.colour, "red");
+	assert_string_equal(d.note, "");	/* a NULL default reads as "" */
+	assert_string_equal(d.listen, "");
+	assert_int_equal(d.other, 77);
+	cpa_settings_free(&d, demo_table, NDEMO);
+	assert_demo_zero(&d);
+	assert_int_equal(d.other, 77);
+	cpa_settings_free(&d, demo_table, NDEMO);
+	assert_demo_zero(&d);
+	cpa_settings_free(NULL, demo_table, NDEMO);
+}
+
+static void
+test_generic_precedence(void **state)
+{
+	struct demo d;
+	char err[256];
+
+	(void)state;
+	/* The file over the defaults. */
+	assert_int_equal(demo_load(&d,
+	    "# demo\n"
+	    "demo_name = \"from file\"\n"
+	    "  demo_count=-5\n"
+	    "demo_flag = 0\n"
+	    "demo_colour = green\n"
+	    "demo_note = a # is no comment here\n", err, sizeof(err), NULL), CPA_OK);
+	assert_string_equal(d.name, "from file");
+	assert_int_equal(d.count, -5);
+	assert_int_equal(d.flag, 0);
+	assert_string_equal(d.colour, "green");
+	assert_string_equal(d.note, "a # is no comment here");
+	assert_string_equal(d.level, "warn");
+	cpa_settings_free(&d, demo_table, NDEMO);
+
+	/* The environment over the file, setting by setting. */
+	setenv("CPA_DEMO_COUNT", "100", 1);
+	setenv("CPA_DEMO_NOTE", "", 1);
+	setenv("CPA_DEMO_LISTEN", "127.0.0.1:9000", 1);
+	assert_int_equal(demo_load(&d, "demo_count = 7\ndemo_note = x\ndemo_name = f\n",
+	    err, sizeof(err), NULL), CPA_OK);
+	assert_int_equal(d.count, 100);
+	assert_string_equal(d.note, "");
+	assert_string_equal(d.listen, "127.0.0.1:9000");
+	assert_string_equal(d.name, "f");
+	cpa_settings_free(&d, demo_table, NDEMO);
+
+	/* The environment over the defaults, with no file. */
+	assert_int_equal(demo_load(&d, NULL, err, sizeof(err), NULL), CPA_OK);
+	assert_int_equal(d.count, 100);
+	assert_string_equal(d.name, "anon");
+	cpa_settings_free(&d, demo_table, NDEMO);
+	clear_env(NULL);
+}
+
+static void
+test_generic_file_errors(void **state)
+{
+	struct demo d;
+	char err[256], want[400];
+	char *path;
+
+	(void)state;
+	d.other = 5;
+	assert_int_equal(demo_load(&d, "demo_name = x\n\ndemo_nam = y\n",
+	    err, sizeof(err), &path), CPA_EINPUT);
+	snprintf(want, sizeof(want), "%s:3: unknown setting 'demo_nam'", path);
+	assert_string_equal(err, want);
+	/* What the file set before the bad line is freed, not kept. */
+	assert_demo_zero(&d);
+	assert_int_equal(d.other, 5);
+	free(path);
+
+	/* A key of another program's table is unknown here. */
+	assert_int_equal(demo_load(&d, "workers = 4\n", err, sizeof(err), &path),
+	    CPA_EINPUT);
+	snprintf(want, sizeof(want), "%s:1: unknown setting 'workers'", path);
+	assert_string_equal(err, want);
+	free(path);
+
+	assert_int_equal(demo_load(&d, "demo_flag = 1\n#\ndemo_flag = 1\n",
+	    err, sizeof(err), &path), CPA_EINPUT);
+	snprintf(want, sizeof(want), "%s:3: demo_flag is already set on line 1", path);
+	assert_string_equal(err, want);
+	free(path);
+
+	assert_int_equal(demo_load(&d, "demo_flag\n", err, sizeof(err), &path), CPA_EINPUT);
+	snprintf(want, sizeof(want), "%s:1: expected 'key = value'", path);
+	assert_string_equal(err, want);
+	free(path);
+
+	assert_int_equal(cpa_settings_load(&d, demo_table, NDEMO, "/nonexistent/demo.conf",
+	    err, sizeof(err)), CPA_EINPUT);
+	assert_string_equal(err, "/nonexistent/demo.conf: No such file or directory");
+	assert_demo_zero(&d);
+}
+
+struct demo_case {
+	const char *text;
+	const char *why;	/* NULL: accepted; else the message after "path:1: " */
+};
+
+static void
+test_generic_values(void **state)
+{
+	static const struct demo_case cases[] = {
+		{ "demo_count = -5\n", NULL },
+		{ "demo_count = 100\n", NULL },
+		{ "demo_count = -6\n", "demo_count must be a whole number from -5 to 100" },
+		{ "demo_count = 101\n", "demo_count must be a whole number from -5 to 100" },
+		{ "demo_count = 1e2\n", "demo_count must be a whole number from -5 to 100" },
+		{ "demo_count = \n", "demo_count must be a whole number from -5 to 100" },
+		{ "demo_flag = 0\n", NULL },
+		{ "demo_flag = \"1\"\n", NULL },
+		{ "demo_flag = 2\n", "demo_flag must be 0 or 1" },
+		{ "demo_flag = -1\n", "demo_flag must be 0 or 1" },
+		{ "demo_flag = true\n", "demo_flag must be 0 or 1" },
+		{ "demo_flag = yes\n", "demo_flag must be 0 or 1" },
+		{ "demo_level = debug\n", NULL },
+		{ "demo_level = Debug\n", "demo_level must be one of debug, info, warn, error" },
+		{ "demo_colour = green\n", NULL },
+		{ "demo_colour = blue\n", "demo_colour must be red or green" },
+		{ "demo_listen = unix:/run/demo.sock\n", NULL },
+		{ "demo_listen = localhost\n",
+		  "demo_listen must be unix:/absolute/path or host:port" },
+		{ "demo_name = a\x01z\n", "demo_name must be text of at most 4096 characters "
+		  "without control characters" },
+	};
+	struct demo d;
+	char err[256], want[400];
+	char *path;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = demo_load(&d, cases[i].text, err, sizeof(err), &path);
+		if (cases[i].why == NULL) {
+			if (rc != CPA_OK)
+				fail_msg("%s: refused (%s)", cases[i].text, err);
+		} else {
+			snprintf(want, sizeof(want), "%s:1: %s", path, cases[i].why);
+			if (rc != CPA_EINPUT || strcmp(err, want) != 0)
+				fail_msg("%s: got %d (%s)", cases[i].text, rc, err);
+			assert_demo_zero(&d);
+		}
+		cpa_settings_free(&d, demo_table, NDEMO);
+		free(path);
+	}
+}
+
+static void
+test_generic_text_limit(void **state)
+{
+	char value[CPA_SETTING_TEXT_MAX + 2];
+	struct demo d;
+	char err[256];
+
+	(void)state;
+	memset(value, 'x', CPA_SETTING_TEXT_MAX);
+	value[CPA_SETTING_TEXT_MAX] = '\0';
+	setenv("CPA_DEMO_NAME", value, 1);
+	assert_int_equal(demo_load(&d, NULL, err, sizeof(err), NULL), CPA_OK);
+	assert_int_equal(strlen(d.name), CPA_SETTING_TEXT_MAX);
+	cpa_settings_free(&d, demo_table, NDEMO);
+
+	value[CPA_SETTING_TEXT_MAX] = 'x';
+	value[CPA_SETTING_TEXT_MAX + 1] = '\0';
+	setenv("CPA_DEMO_NAME", value, 1);
+	assert_int_equal(demo_load(&d, NULL, err, sizeof(err), NULL), CPA_EINPUT);
+	assert_string_equal(err, "CPA_DEMO_NAME: demo_name must be text of at most 4096 "
+	    "characters without control characters");
+	assert_demo_zero(&d);
+
+	/* The environment goes through the same rules as the file. */
+	setenv("CPA_DEMO_NAME", "ok", 1);
+	setenv("CPA_DEMO_COLOUR", "blue", 1);
+	assert_int_equal(demo_load(&d, "demo_colour = green\n", err, sizeof(err), NULL),
+	    CPA_EINPUT);
+	assert_string_equal(err, "CPA_DEMO_COLOUR: demo_colour must be red or green");
+	assert_demo_zero(&d);
+	clear_env(NULL);
+}
+
+/* A table whose own default breaks its rules is refused before any file. */
+static void
+test_generic_bad_table(void **state)
+{
+	static const struct cpa_setting bad_default[] = {
+		{ "demo_name", CPA_SET_TEXT, DOFF(name), "anon", 0, 0, NULL },
+		{ "demo_count", CPA_SET_INT, DOFF(count), "500", 1, 100, NULL },
+	};
+	static const struct cpa_setting bad_rule_default[] = {
+		{ "demo_colour", CPA_SET_TEXT, DOFF(colour), "blue", 0, 0, &colour_rule },
+	};
+	static const struct cpa_setting too_wide[] = {
+		{ "demo_count", CPA_SET_INT, DOFF(count), "1", 0, 1LL << 40, NULL },
+	};
+	struct demo d;
+	char err[256];
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(cpa_settings_load(&d, bad_default, CPA_NSETTINGS(bad_default),
+	    "/nonexistent/demo.conf", err, sizeof(err)), CPA_EINPUT);
+	assert_string_equal(err, "built-in default: demo_count must be a whole number "
+	    "from 1 to 100");
+	assert_null(d.name);
+	assert_int_equal(cpa_settings_load(&d, bad_rule_default,
+	    CPA_NSETTINGS(bad_rule_default), NULL, err, sizeof(err)), CPA_EINPUT);
+	assert_string_equal(err, "built-in default: demo_colour must be red or green");
+	assert_int_equal(cpa_settings_load(&d, too_wide, CPA_NSETTINGS(too_wide), NULL,
+	    err, sizeof(err)), CPA_EINPUT);
+	assert_string_equal(err, "built-in default: demo_count has bounds beyond an int");
+}
+
+/* ---------------------------------------------------------- the workers' table */
 
 static void
 test_defaults(void **state)
@@ -384,6 +689,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_generic_defaults, clear_env),
+		cmocka_unit_test_setup(test_generic_precedence, clear_env),
+		cmocka_unit_test_setup(test_generic_file_errors, clear_env),
+		cmocka_unit_test_setup(test_generic_values, clear_env),
+		cmocka_unit_test_setup(test_generic_text_limit, clear_env),
+		cmocka_unit_test_setup(test_generic_bad_table, clear_env),
 		cmocka_unit_test_setup(test_defaults, clear_env),
 		cmocka_unit_test_setup(test_file, clear_env),
 		cmocka_unit_test_setup(test_env_override, clear_env),

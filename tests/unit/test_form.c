@@ -1,7 +1,8 @@
 /*
  * test_form.c - form.c: percent-decoding, the urlencoded and JSON readers,
  * every field type and every message, the same answers for a form and for
- * JSON, and the 400/415 refusals.
+ * JSON, the 400/415 refusals, the helpers handlers use on a parsed input,
+ * and the Idempotency-Key header.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,18 +69,6 @@ parse_json(cpa_arena *a, const char *body, const struct cpa_field *f, size_t nf,
 	struct cpa_request r = req("POST", "application/json", body, strlen(body), "");
 
 	return cpa_input_parse(a, &r, f, nf, in);
-}
-
-/* The message for a field, or NULL. */
-static const char *
-error_for(const struct cpa_input *in, const char *field)
-{
-	size_t i;
-
-	for (i = 0; i < in->nerrors; i++)
-		if (strcmp(in->errors[i].field, field) == 0)
-			return in->errors[i].message;
-	return NULL;
 }
 
 /* ------------------------------------------------------------ decoding */
@@ -251,7 +240,7 @@ test_malformed_json(void **state)
 	assert_int_equal(parse_json(a,
 	    "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 	    f, 1, &in), CPA_OK);
-	assert_string_equal(error_for(&in, "a"), "A must be text");
+	assert_string_equal(cpa_input_error(&in, "a"), "A must be text");
 }
 
 /* ------------------------------------------------- values and messages */
@@ -331,11 +320,11 @@ test_required_messages(void **state)
 	assert_int_equal(parse_form(a, "name=+%20%09&urgency=", all_fields,
 	    F_COUNT, &in), CPA_OK);
 	assert_int_equal(in.nerrors, 2);
-	assert_string_equal(error_for(&in, "name"), "Enter full name");
+	assert_string_equal(cpa_input_error(&in, "name"), "Enter full name");
 	assert_int_equal(parse_json(a, "{\"name\":\"  \",\"urgency\":null}",
 	    all_fields, F_COUNT, &in), CPA_OK);
 	assert_int_equal(in.nerrors, 2);
-	assert_string_equal(error_for(&in, "urgency"), "Select urgency");
+	assert_string_equal(cpa_input_error(&in, "urgency"), "Select urgency");
 	/* Optional fields left out are simply not present. */
 	assert_false(in.values[F_AGE].present);
 	assert_false(in.values[F_EMAIL].present);
@@ -413,7 +402,7 @@ check_cases(cpa_arena *a, const struct msg_case *c, size_t n)
 			    parse_json(a, body, all_fields, F_COUNT, &in);
 			if (rc != CPA_OK)
 				fail_msg("%s: rc %d", body, rc);
-			got = error_for(&in, c[i].field);
+			got = cpa_input_error(&in, c[i].field);
 			present = in.values[field_index(c[i].field)].present;
 			if (c[i].message == NULL) {
 				if (got != NULL || !present)
@@ -607,7 +596,7 @@ test_password_messages(void **state)
 	assert_int_equal(in.values[F_PASSWORD].len, 128);
 	cpa_buf_putc(&b, 'p');
 	assert_int_equal(parse_form(a, b.data, all_fields, F_COUNT, &in), CPA_OK);
-	assert_string_equal(error_for(&in, "password"),
+	assert_string_equal(cpa_input_error(&in, "password"),
 	    "Password must be 128 characters or fewer");
 	/* An empty password is a missing one. */
 	assert_int_equal(parse_form(a, BASE_F "password=", all_fields, F_COUNT, &in), CPA_OK);
@@ -687,7 +676,7 @@ test_default_lengths(void **state)
 		cpa_buf_putc(&b, 'x');
 	assert_int_equal(parse_form(a, b.data, f, 2, &in), CPA_OK);
 	assert_int_equal(in.nerrors, 1);
-	assert_string_equal(error_for(&in, "t"), "Text must be 10000 characters or fewer");
+	assert_string_equal(cpa_input_error(&in, "t"), "Text must be 10000 characters or fewer");
 }
 
 static void
@@ -733,7 +722,7 @@ test_one_error_per_field_in_order(void **state)
 	for (i = 0; i < NITEMS(keys); i++)
 		assert_string_equal(in.errors[i].field, keys[i]);
 	for (i = 0; i < F_COUNT; i++)
-		if (error_for(&in, all_fields[i].name) != NULL)
+		if (cpa_input_error(&in, all_fields[i].name) != NULL)
 			assert_false(in.values[i].present);
 
 	o = cpa_json_keep(a, cpa_input_errors_json(&in));
@@ -775,8 +764,143 @@ test_strings_in_arena(void **state)
 		for (i = 0; i < CPA_PASSWORD_MAX + 1; i++)
 			cpa_buf_putc(&b, 'x');
 		assert_int_equal(parse_form(a, b.data, f, 2, &in), CPA_OK);
-		assert_string_equal(error_for(&in, "p"), "P must be 128 characters or fewer");
+		assert_string_equal(cpa_input_error(&in, "p"), "P must be 128 characters or fewer");
 	}
+}
+
+/* ------------------------------------------------------------ timestamps */
+
+static const struct cpa_field time_fields[] = {
+	{ "at", "Date and time", CPA_FT_TIMESTAMP, CPA_FF_REQUIRED, 0, 0, NULL },
+	{ "until", "Date and time of discharge", CPA_FT_TIMESTAMP, 0, 0, 0, NULL },
+};
+
+static void
+test_timestamp_field(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_input in;
+
+	assert_int_equal(parse_form(a, "at=+2025-03-27T14%3A05+&until=2025-03-27+14%3A05%3A09Z",
+	    time_fields, NITEMS(time_fields), &in), CPA_OK);
+	assert_int_equal(in.nerrors, 0);
+	assert_true(in.values[0].present);
+	assert_string_equal(in.values[0].str, "2025-03-27T14:05");
+	assert_string_equal(in.values[1].str, "2025-03-27 14:05:09Z");
+
+	assert_int_equal(parse_form(a, "at=2025-13-01T10%3A00&until=soon", time_fields,
+	    NITEMS(time_fields), &in), CPA_OK);
+	assert_int_equal(in.nerrors, 2);
+	assert_false(in.values[0].present);
+	assert_string_equal(cpa_input_error(&in, "at"),
+	    "Date and time must be a real date and time, like 2025-03-27T14:05");
+	assert_string_equal(cpa_input_error(&in, "until"),
+	    "Date and time of discharge must be a real date and time, like "
+	    "2025-03-27T14:05");
+
+	assert_int_equal(parse_json(a, "{\"until\": 20250327}", time_fields,
+	    NITEMS(time_fields), &in), CPA_OK);
+	assert_string_equal(cpa_input_error(&in, "at"), "Enter date and time");
+	assert_string_equal(cpa_input_error(&in, "until"),
+	    "Date and time of discharge must be text");
+	assert_int_equal(parse_json(a, "{\"at\": \"2025-03-27T14:05:00+01:00\"}",
+	    time_fields, NITEMS(time_fields), &in), CPA_OK);
+	assert_int_equal(in.nerrors, 0);
+	assert_false(in.values[1].present);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+test_input_errors(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_input in, copy, p;
+
+	assert_int_equal(parse_form(a, "name=x&urgency=soon", all_fields, F_COUNT, &in),
+	    CPA_OK);
+	assert_int_equal(in.nerrors, 2);
+	copy = in;
+	cpa_input_add_error(a, &in, "name", "Second message");
+	cpa_input_add_error(a, &in, "team_id", "Select a team at your site");
+	assert_int_equal(in.nerrors, 4);
+	assert_string_equal(in.errors[0].field, "name");
+	assert_string_equal(in.errors[1].field, "urgency");
+	assert_string_equal(in.errors[3].message, "Select a team at your site");
+	/* A copy made before keeps its own errors. */
+	assert_int_equal(copy.nerrors, 2);
+	assert_string_equal(copy.errors[1].field, "urgency");
+
+	/* The first error of a field is its message. */
+	assert_string_equal(cpa_input_error(&in, "name"),
+	    "Full name must be at least 2 characters");
+	assert_string_equal(cpa_input_error(&in, "team_id"), "Select a team at your site");
+	assert_null(cpa_input_error(&in, "notes"));
+
+	p = cpa_input_prefixed(a, &in, "t12_");
+	assert_int_equal(p.nerrors, 4);
+	assert_string_equal(p.errors[1].field, "t12_urgency");
+	assert_string_equal(p.errors[1].message, in.errors[1].message);
+	assert_string_equal(in.errors[1].field, "urgency");
+	assert_ptr_equal(p.values, in.values);
+
+	/* From nothing: a new array. */
+	memset(&in, 0, sizeof(in));
+	cpa_input_add_error(a, &in, "held_on", "Conflict");
+	assert_int_equal(in.nerrors, 1);
+	assert_string_equal(cpa_input_error(&in, "held_on"), "Conflict");
+}
+
+static void
+test_input_typed(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_input in;
+	json_t *t;
+
+	assert_int_equal(parse_form(a, "name=+Ann+Lee+&age=42&consent=&urgency=soon",
+	    all_fields, F_COUNT, &in), CPA_OK);
+	t = cpa_json_keep(a, cpa_input_typed(&in));
+	assert_int_equal(json_object_size(t), 3);
+	assert_string_equal(json_string_value(json_object_get(t, "name")), "Ann Lee");
+	assert_string_equal(json_string_value(json_object_get(t, "age")), "42");
+	assert_string_equal(json_string_value(json_object_get(t, "consent")), "false");
+	assert_null(json_object_get(t, "urgency"));	/* refused: not shown */
+	t = cpa_json_keep(a, cpa_input_typed(NULL));
+	assert_true(json_is_object(t));
+	assert_int_equal(json_object_size(t), 0);
+}
+
+static void
+test_idempotency_key(void **state)
+{
+	struct cpa_request r;
+	struct cpa_value v;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&v, 0, sizeof(v));
+	v.present = 1;
+	v.str = "from-the-form";
+	assert_int_equal(cpa_idempotency_key(&r, &v, 100), CPA_OK);
+	assert_string_equal(v.str, "from-the-form");	/* no header: the field stays */
+
+	r.idempotency_key = "k-\xc3\xa9-12345";
+	assert_int_equal(cpa_idempotency_key(&r, &v, 100), CPA_OK);
+	assert_true(v.present);
+	assert_ptr_equal(v.str, r.idempotency_key);
+	assert_int_equal(v.len, strlen(r.idempotency_key));
+
+	memset(&v, 0, sizeof(v));
+	r.idempotency_key = "1234567";
+	assert_int_equal(cpa_idempotency_key(&r, &v, 100), CPA_EINPUT);
+	r.idempotency_key = "12345678\x01";
+	assert_int_equal(cpa_idempotency_key(&r, &v, 100), CPA_EINPUT);
+	r.idempotency_key = "123456789";
+	assert_int_equal(cpa_idempotency_key(&r, &v, 8), CPA_EINPUT);
+	assert_false(v.present);
+	assert_int_equal(cpa_idempotency_key(&r, &v, 9), CPA_OK);
+	assert_true(v.present);
 }
 
 int
@@ -802,6 +926,10 @@ main(void)
 		T(test_repeated_and_undeclared),
 		T(test_one_error_per_field_in_order),
 		T(test_strings_in_arena),
+		T(test_timestamp_field),
+		T(test_input_errors),
+		T(test_input_typed),
+		T(test_idempotency_key),
 	};
 #undef T
 

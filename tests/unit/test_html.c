@@ -2,8 +2,9 @@
  * test_html.c - the template engine (html.c): escaping, values, sections,
  * inverted sections, dotted and outer-context lookups, partials and their
  * recursion guard, compile errors with template name and line, loading
- * directories, and full renders of the real page templates from the source
- * tree with sample models.
+ * directories, full renders of the real page templates from the source
+ * tree with sample models, and the words pages show for values (labels,
+ * dates, names).
  */
 #include <sys/stat.h>
 
@@ -794,6 +795,77 @@ test_page_error(void **state)
 	cpa_arena_free(a);
 }
 
+/* ------------------------------------------------------- words for pages */
+
+static const char *const level_codes[] = { "none", "low", "high", NULL };
+static const char *const level_labels[] = { "None", "Low", "High", NULL };
+
+static void
+test_label(void **state)
+{
+	(void)state;
+	assert_string_equal(cpa_label(level_codes, level_labels, "none"), "None");
+	assert_string_equal(cpa_label(level_codes, level_labels, "high"), "High");
+	assert_null(cpa_label(level_codes, level_labels, "medium"));
+	assert_null(cpa_label(level_codes, level_labels, "High"));
+	assert_null(cpa_label(level_codes, level_labels, ""));
+	assert_null(cpa_label(level_codes, level_labels, NULL));
+}
+
+/* s in words with time_sep, as a C string ("(null)" for JSON null). */
+static void
+check_date(const char *s, const char *time_sep, const char *want)
+{
+	json_t *v = cpa_date_text(s, time_sep);
+
+	if (want == NULL) {
+		if (!json_is_null(v))
+			fail_msg("\"%s\": got \"%s\", want null", s, json_string_value(v));
+	} else if (!json_is_string(v) || strcmp(json_string_value(v), want) != 0)
+		fail_msg("\"%s\": got \"%s\", want \"%s\"", s,
+		    json_is_string(v) ? json_string_value(v) : "(null)", want);
+	json_decref(v);
+}
+
+static void
+test_date_text(void **state)
+{
+	(void)state;
+	check_date("2025-03-27", ", ", "27 March 2025");
+	check_date("2025-01-01", NULL, "1 January 2025");
+	check_date("2024-12-31", " ", "31 December 2024");
+	check_date("2025-03-27T14:05:09.123+00:00", ", ", "27 March 2025, 14:05");
+	check_date("2025-03-27T14:05:09.123+00:00", " ", "27 March 2025 14:05");
+	check_date("2025-03-27 09:30", " at ", "27 March 2025 at 09:30");
+	check_date("2025-03-27T14:05:09", NULL, "27 March 2025");
+	/* A time of day must look like one; the date is still words. */
+	check_date("2025-03-27T1:05", ", ", "27 March 2025");
+	check_date("2025-03-27T14", ", ", "27 March 2025");
+	/* Not a date: null. */
+	check_date("2025-02-29", ", ", NULL);
+	check_date("2025-3-27", ", ", NULL);
+	check_date("27/03/2025", ", ", NULL);
+	check_date("", ", ", NULL);
+	check_date(NULL, ", ", NULL);
+}
+
+static void
+test_person_name(void **state)
+{
+	cpa_arena *a = cpa_arena_new();
+	json_t *p = json_pack("{s:s,s:s}", "given_name", "Ann", "family_name", "Lee");
+
+	(void)state;
+	assert_string_equal(cpa_person_name(a, p), "Ann Lee");
+	json_object_del(p, "family_name");
+	assert_string_equal(cpa_person_name(a, p), "Ann ");
+	json_object_set_new(p, "given_name", json_null());
+	assert_string_equal(cpa_person_name(a, p), " ");
+	assert_string_equal(cpa_person_name(a, NULL), " ");
+	json_decref(p);
+	cpa_arena_free(a);
+}
+
 int
 main(void)
 {
@@ -816,6 +888,9 @@ main(void)
 		cmocka_unit_test(test_page_password),
 		cmocka_unit_test(test_page_staff),
 		cmocka_unit_test(test_page_error),
+		cmocka_unit_test(test_label),
+		cmocka_unit_test(test_date_text),
+		cmocka_unit_test(test_person_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_json.c - json.c: what cpa_json_parse refuses (duplicates, invalid
- * UTF-8, NUL, depth beyond 32, trailing data) and what cpa_json_write
- * escapes (non-ASCII, U+2028/2029, '/', control characters).
+ * UTF-8, NUL, depth beyond 32, trailing data), what cpa_json_write escapes
+ * (non-ASCII, U+2028/2029, '/', control characters), and the walk that
+ * adds words beside a model's values.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,6 +265,81 @@ test_keep_releases(void **state)
 	json_decref(v);
 }
 
+/* Beside every "level" its label, and beside every key ending "_at" the
+ * count of calls so far (arg). */
+static void
+annotate_member(json_t *add, const char *key, const json_t *value, void *arg)
+{
+	int *calls = arg;
+	size_t n = strlen(key);
+
+	(*calls)++;
+	if (strcmp(key, "level") == 0)
+		cpa_json_beside(add, key, "_label", json_string(json_is_string(value) ?
+		    "a level" : "none"));
+	if (n > 3 && strcmp(key + n - 3, "_at") == 0)
+		cpa_json_beside(add, key, "_seen", json_integer(*calls));
+}
+
+static void
+test_annotate(void **state)
+{
+	cpa_arena *a = *state;
+	char err[128];
+	json_t *v, *deep;
+	int calls = 0, i;
+
+	v = PARSE("{\"level\": \"high\", \"items\": [{\"level\": null,"
+	    " \"made_at\": \"x\"}, 3, [{\"level\": \"low\"}]],"
+	    " \"person\": {\"name\": \"Ann\"}}");
+	assert_non_null(v);
+	cpa_json_annotate(v, annotate_member, &calls);
+	/* Seven members in all: the walk never sees what it added. */
+	assert_int_equal(calls, 7);
+	assert_string_equal(json_string_value(json_object_get(v, "level_label")), "a level");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(v, "items"), 0), "level_label")), "none");
+	assert_true(json_is_integer(json_object_get(json_array_get(
+	    json_object_get(v, "items"), 0), "made_at_seen")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_array_get(json_object_get(v, "items"), 2), 0), "level_label")),
+	    "a level");
+	assert_int_equal(json_object_size(json_object_get(v, "person")), 1);
+	assert_int_equal(json_object_size(v), 4);
+
+	/* The top and 16 levels below it. */
+	deep = v = json_object();
+	for (i = 0; i < 20; i++) {
+		json_object_set_new(deep, "level", json_string("x"));
+		json_object_set_new(deep, "next", json_object());
+		deep = json_object_get(deep, "next");
+	}
+	cpa_json_keep(a, v);
+	cpa_json_annotate(v, annotate_member, &calls);
+	for (deep = v, i = 0; i < 20; i++, deep = json_object_get(deep, "next"))
+		if ((json_object_get(deep, "level_label") != NULL) != (i <= 16))
+			fail_msg("level %d: label %s", i, i <= 16 ? "missing" : "added");
+}
+
+static void
+test_beside(void **state)
+{
+	char key[200];
+	json_t *add = json_object();
+
+	(void)state;
+	cpa_json_beside(add, "due_at", "_text", json_string("27 March 2025"));
+	assert_string_equal(json_string_value(json_object_get(add, "due_at_text")),
+	    "27 March 2025");
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	cpa_json_beside(add, key, "_text", json_string("too long"));
+	key[127 - 5] = '\0';
+	cpa_json_beside(add, key, "_text", json_string("fits"));
+	assert_int_equal(json_object_size(add), 2);
+	json_decref(add);
+}
+
 int
 main(void)
 {
@@ -276,6 +352,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_appends, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test(test_keep_releases),
+		cmocka_unit_test_setup_teardown(test_annotate, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test(test_beside),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,9 @@
  * FastCGI response (status line, security headers, Content-Length, no body
  * for 204 and HEAD), header injection refused, cookie attributes, local-only
  * redirects, JSON and HTML errors (5xx: incident id, never the caller's
- * text), validation failures and rendering with the real templates.
+ * text), validation failures and rendering with the real templates, a
+ * page's query string and a JSON body read for a handler, refused input
+ * sent back to its page, and the answers to a statement's problem codes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -647,6 +649,181 @@ test_error_html(void **state)
 	assert_null(strstr(body, "staff.c"));
 }
 
+static const struct cpa_problem problems[] = {
+	{ "denied", 403, NULL, "You can only see your own teams' people" },
+	{ "stale", 409, NULL, "Someone else changed this: look at it again" },
+	{ "held_on_future", 422, "held_on", "Date held must be today or in the past" },
+};
+#define NPROBLEMS (sizeof(problems) / sizeof(problems[0]))
+
+static void
+test_problem_find(void **state)
+{
+	(void)state;
+	assert_ptr_equal(cpa_problem_find(problems, NPROBLEMS, "denied", "stale"),
+	    &problems[0]);
+	assert_ptr_equal(cpa_problem_find(problems, NPROBLEMS, "held_on_future", NULL),
+	    &problems[2]);
+	/* Unknown or no code: the fallback's entry, or nothing. */
+	assert_ptr_equal(cpa_problem_find(problems, NPROBLEMS, "closed", "stale"),
+	    &problems[1]);
+	assert_ptr_equal(cpa_problem_find(problems, NPROBLEMS, NULL, "stale"),
+	    &problems[1]);
+	assert_null(cpa_problem_find(problems, NPROBLEMS, "closed", NULL));
+	assert_null(cpa_problem_find(problems, NPROBLEMS, NULL, NULL));
+	assert_null(cpa_problem_find(problems, NPROBLEMS, "Denied", NULL));
+}
+
+static void
+test_problem_error(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_ctx *c;
+	json_t *v;
+
+	/* JSON, a field's problem: the field's error. */
+	c = ctx_new(a, &dev_cfg, "POST", "/api/v1/reviews/4/hold", 1);
+	cpa_problem_error(c, &problems[2], NULL);
+	assert_int_equal(c->resp.status, 422);
+	v = body_json(c);
+	assert_string_equal(jstr(v, "error"), problems[2].message);
+	assert_string_equal(jstr(json_object_get(v, "errors"), "held_on"),
+	    problems[2].message);
+
+	/* JSON, a conflict, with the caller's own words. */
+	c = ctx_new(a, &dev_cfg, "POST", "/api/v1/reviews/4/hold", 1);
+	cpa_problem_error(c, &problems[1], "Cannot hold: the review is held");
+	assert_int_equal(c->resp.status, 409);
+	v = body_json(c);
+	assert_string_equal(jstr(v, "error"), "Cannot hold: the review is held");
+	assert_null(json_object_get(v, "errors"));
+
+	/* A page: a plain error, even for a field's problem. */
+	c = ctx_new(a, &dev_cfg, "POST", "/reviews/4/hold", 0);
+	cpa_problem_error(c, &problems[2], NULL);
+	assert_int_equal(c->resp.status, 422);
+	assert_string_equal(c->resp.content_type, "text/html; charset=utf-8");
+	assert_non_null(strstr(c->resp.body.data, "Date held must be today or in the past"));
+	c = ctx_new(a, &dev_cfg, "POST", "/reviews/4/hold", 0);
+	cpa_problem_error(c, &problems[0], NULL);
+	assert_int_equal(c->resp.status, 403);
+	assert_non_null(strstr(c->resp.body.data, "You can only see your own teams"));
+}
+
+static const char *const scopes[] = { "mine", "team", NULL };
+static const struct cpa_field list_fields[] = {
+	{ "scope", "Scope", CPA_FT_ENUM, 0, 0, 0, scopes },
+	{ "within", "Days ahead", CPA_FT_INT, 0, 0, 365, NULL },
+};
+
+static void
+test_query_read(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_ctx *c;
+	struct cpa_input in;
+	json_t *v;
+
+	c = ctx_new(a, &dev_cfg, "GET", "/api/v1/reviews", 1);
+	c->req.query = "scope=team&within=14";
+	assert_int_equal(cpa_query_read(c, list_fields, 2, &in), CPA_OK);
+	assert_int_equal(c->resp.status, 0);		/* nothing answered */
+	assert_int_equal(in.values[1].num, 14);
+
+	c = ctx_new(a, &dev_cfg, "GET", "/api/v1/reviews", 1);
+	c->req.query = "scope=all&within=999";
+	assert_int_equal(cpa_query_read(c, list_fields, 2, &in), 422);
+	assert_int_equal(c->resp.status, 422);
+	v = body_json(c);
+	assert_int_equal(json_object_size(json_object_get(v, "errors")), 2);
+	assert_string_equal(jstr(v, "error"), "Select a valid scope");
+
+	/* A page says what is wrong with the first field. */
+	c = ctx_new(a, &dev_cfg, "GET", "/reviews", 0);
+	c->req.query = "scope=all&within=999";
+	assert_int_equal(cpa_query_read(c, list_fields, 2, &in), 422);
+	assert_int_equal(c->resp.status, 422);
+	assert_string_equal(c->resp.content_type, "text/html; charset=utf-8");
+	assert_non_null(strstr(c->resp.body.data, "Select a valid scope"));
+	assert_null(strstr(c->resp.body.data, "Days ahead"));
+
+	/* A malformed query string: 400, as cpa_input_read answers it. */
+	c = ctx_new(a, &dev_cfg, "GET", "/api/v1/reviews", 1);
+	c->req.query = "within=%zz";
+	assert_int_equal(cpa_query_read(c, list_fields, 2, &in), 400);
+	assert_int_equal(c->resp.status, 400);
+}
+
+/* A page shown again: what cpa_input_refused passed on. */
+static struct {
+	int calls;
+	long long id;
+	int status;
+	size_t nerrors;
+} again_seen;
+
+static void
+again(struct cpa_ctx *ctx, long long id, const struct cpa_input *in, int status)
+{
+	(void)ctx;
+	again_seen.calls++;
+	again_seen.id = id;
+	again_seen.status = status;
+	again_seen.nerrors = in->nerrors;
+}
+
+static void
+test_input_refused(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_ctx *c;
+	struct cpa_input in;
+
+	memset(&again_seen, 0, sizeof(again_seen));
+	memset(&in, 0, sizeof(in));
+	c = ctx_new(a, &dev_cfg, "POST", "/reviews/7/hold", 0);
+	assert_int_equal(cpa_input_refused(c, &in, again, 7), 0);
+	assert_int_equal(c->resp.status, 0);
+	assert_int_equal(again_seen.calls, 0);
+
+	in.errors = (struct cpa_field_error *)(uintptr_t)two_errors;
+	in.nerrors = 2;
+	assert_int_equal(cpa_input_refused(c, &in, again, 7), 1);
+	assert_int_equal(again_seen.calls, 1);
+	assert_int_equal(again_seen.id, 7);
+	assert_int_equal(again_seen.status, 422);
+	assert_int_equal(again_seen.nerrors, 2);
+
+	c = ctx_new(a, &dev_cfg, "POST", "/api/v1/reviews/7/hold", 1);
+	assert_int_equal(cpa_input_refused(c, &in, again, 7), 1);
+	assert_int_equal(again_seen.calls, 1);		/* JSON: no page */
+	assert_int_equal(c->resp.status, 422);
+	assert_int_equal(json_object_size(json_object_get(body_json(c), "errors")), 2);
+}
+
+static void
+test_body_json(void **state)
+{
+	cpa_arena *a = *state;
+	struct cpa_ctx *c;
+	json_t *doc;
+
+	c = ctx_new(a, &dev_cfg, "PUT", "/api/v1/reminder-policy/1", 1);
+	c->req.body = "{\"steps\": [1, 2]}";
+	c->req.body_len = strlen(c->req.body);
+	doc = cpa_body_json(c);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_object_get(doc, "steps")), 2);
+	assert_int_equal(c->resp.status, 0);
+
+	c = ctx_new(a, &dev_cfg, "PUT", "/api/v1/reminder-policy/1", 1);
+	c->req.body = "{\"steps\": [1, 2]";
+	c->req.body_len = strlen(c->req.body);
+	assert_null(cpa_body_json(c));
+	assert_int_equal(c->resp.status, 400);
+	assert_non_null(jstr(body_json(c), "error"));
+}
+
 int
 main(void)
 {
@@ -667,6 +844,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_missing_template, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test_setup_teardown(test_render_invalid_html, unit_arena_setup, unit_arena_teardown),
 		cmocka_unit_test_setup_teardown(test_error_html, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_problem_find, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_problem_error, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_query_read, unit_arena_setup, unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_input_refused, unit_arena_setup,
+		    unit_arena_teardown),
+		cmocka_unit_test_setup_teardown(test_body_json, unit_arena_setup, unit_arena_teardown),
 	};
 
 	cpa_log_init("test_response", CPA_LOG_ERROR);

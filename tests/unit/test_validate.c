@@ -1,7 +1,7 @@
 /*
  * test_validate.c - the value checks of validate.c: UTF-8 edge cases,
- * control characters, NHS numbers, dates, usernames, e-mail addresses and
- * bounded integer parsing.
+ * control characters, NHS numbers, dates, timestamps, usernames, e-mail
+ * addresses and bounded integer parsing.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -195,6 +195,80 @@ test_date_invalid(void **state)
 }
 
 static void
+test_timestamp_valid(void **state)
+{
+	static const struct {
+		const char *s;
+		int zone;
+	} good[] = {
+		{ "2025-03-27T14:05", 0 },
+		{ "2025-03-27 14:05", 0 },		/* a space for the 'T' */
+		{ "2024-02-29T00:00", 0 },
+		{ "2025-03-27T23:59:59", 0 },
+		{ "2025-03-27T14:05:09.5", 0 },
+		{ "2025-03-27T14:05:09.123456", 0 },	/* six fraction digits */
+		{ "2025-03-27T14:05Z", 1 },
+		{ "2025-03-27T14:05:00Z", 1 },
+		{ "2025-03-27T14:05+01", 1 },
+		{ "2025-03-27T14:05+0100", 1 },
+		{ "2025-03-27T14:05:00.25+01:00", 1 },
+		{ "2025-03-27T14:05-14:59", 1 },
+		{ "2025-03-27T14:05:09.123456+05:30", 1 },
+	};
+	size_t i;
+	int zone;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		zone = -1;
+		if (!cpa_timestamp_valid(good[i].s, &zone))
+			fail_msg("refused timestamp \"%s\"", good[i].s);
+		if (zone != good[i].zone)
+			fail_msg("\"%s\": zone %d, want %d", good[i].s, zone, good[i].zone);
+	}
+	assert_true(cpa_timestamp_valid("2025-03-27T14:05", NULL));
+}
+
+static void
+test_timestamp_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"2025-03-27",				/* a date alone */
+		"2025-03-27T14",
+		"2025-03-27T14:5",
+		"2025-02-29T10:00",			/* no such day */
+		"2025-13-01T10:00",
+		"2025-03-27X14:05",
+		"2025-03-27T24:00",
+		"2025-03-27T14:60",
+		"2025-03-27T14:05:60",
+		"2025-03-27T14:05:9",
+		"2025-03-27T14:05:09.",			/* a point and no digits */
+		"2025-03-27T14:05:09.1234567",		/* seven fraction digits */
+		"2025-03-27T14:05.5",			/* a fraction without seconds */
+		"2025-03-27T14:05+15",
+		"2025-03-27T14:05+1",
+		"2025-03-27T14:05+01:60",
+		"2025-03-27T14:05+01:000",
+		"2025-03-27T14:05Z+01",
+		"2025-03-27T14:05 ",
+		"2025-03-27T14:05:00.000000+01:00:00:00",	/* more after the zone */
+		"2025-03-27T14:05:00.000000+01:0000000000000000",
+		" 2025-03-27T14:05",
+		"yesterday",
+		"",
+	};
+	size_t i;
+	int zone = 7;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cpa_timestamp_valid(bad[i], &zone))
+			fail_msg("accepted bad timestamp \"%s\"", bad[i]);
+	assert_false(cpa_timestamp_valid(NULL, &zone));
+}
+
+static void
 test_username(void **state)
 {
 	char longest[66];
@@ -317,6 +391,8 @@ main(void)
 		cmocka_unit_test(test_nhs_number_invalid),
 		cmocka_unit_test(test_date_valid),
 		cmocka_unit_test(test_date_invalid),
+		cmocka_unit_test(test_timestamp_valid),
+		cmocka_unit_test(test_timestamp_invalid),
 		cmocka_unit_test(test_username),
 		cmocka_unit_test(test_email),
 		cmocka_unit_test(test_parse_ll),
