@@ -736,6 +736,40 @@ const struct cpa_problem *cpa_problem_find(const struct cpa_problem *t, size_t n
 void cpa_problem_error(struct cpa_ctx *ctx, const struct cpa_problem *p,
     const char *message);
 
+/* ------------------------------------------------------------------ page.c */
+
+/* What handlers of a person's records share, in every worker. */
+#define CPA_NO_EPISODE_MESSAGE "This person has no open episode in your teams"
+/* Run st ($1 the person id, $2 param) for a person's page; its row says
+ * has_episode and covered, with service_user_id and site_id.  Returns the
+ * row, or NULL with the response written: 404 (no such person at the
+ * caller's sites), 409 (no episode), 403 audited (only other teams'
+ * episodes); what names the records in the messages ("contacts"). */
+PGresult *cpa_person_page_load(struct cpa_ctx *ctx, const struct cpa_stmt *st,
+    long long id, const char *param, const char *what);
+/* The scope of a list of what falls due: the one asked for (v), else
+ * "team" for a manager and "mine" for anyone else; *manager says which.
+ * NULL after answering 403, audited on entity, when someone who manages no
+ * team asks for "team"; what names the items ("reviews"). */
+const char *cpa_list_scope(struct cpa_ctx *ctx, const struct cpa_value *v,
+    const char *entity, const char *what, int *manager);
+/* For a list's page: its title for the scope, whether it is the team's,
+ * whether the reader manages, whether any item is overdue. */
+void cpa_list_page(json_t *m, const char *scope, int manager, long long overdue,
+    const char *team_title, const char *mine_title);
+/* The codes in r's "invalid" (a JSON array) that t (n entries) puts at a
+ * field, appended to in's errors in that order. */
+void cpa_invalid_add(struct cpa_ctx *ctx, struct cpa_input *in, const PGresult *r,
+    const struct cpa_problem *t, size_t n);
+/* End a handler that recorded something: commit, then a page goes to path
+ * (303), and JSON gets status, the Location of path under /api/v1 and
+ * model (stolen). */
+void cpa_answer_recorded(struct cpa_ctx *ctx, int status, const char *path, json_t *model);
+/* A cpa_annotate_fn for pages: "<key>_text" in words beside every date
+ * and time (date_of_birth, today, at, *_at, *_on, *_date). */
+void cpa_date_words(json_t *add, const char *key, const json_t *value, void *arg);
+
+
 /* Compose the FastCGI response (status line, security headers, headers,
  * body) into out.  Exposed for unit tests. */
 void cpa_response_compose(struct cpa_ctx *ctx, struct cpa_buf *out);

@@ -9,8 +9,8 @@
 
 /* The caller's unread reminders; row-level security limits reminder to
  * the caller's own at the request's sites.  The partial index
- * reminder_inbox_idx (006) holds exactly the unacknowledged, uncleared
- * ones, by recipient. */
+ * reminder_recipient_idx (009) holds the uncleared ones by recipient
+ * (the few acknowledged ones are filtered). */
 static const struct cpa_stmt q_unread = {
 	"common_inbox_unread",
 	"SELECT count(*) AS n FROM reminder r"

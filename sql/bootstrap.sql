@@ -76,6 +76,19 @@ BEGIN
 END
 $$;
 
+-- The trust's clock: every session of this database works in UK local time
+-- (GMT, or BST in summer), so current_date is the date in England, a date
+-- becomes a timestamp at its UK midnight and "+ interval '1 day'" keeps the
+-- clock time across the change to and from summer time.  Dates shown,
+-- review due dates and "overdue since" all follow from this.  Applies to
+-- sessions that start after it.
+DO $$
+BEGIN
+	EXECUTE format('ALTER DATABASE %I SET timezone = %L', current_database(),
+		'Europe/London');
+END
+$$;
+
 -- Objects are created by cpa_owner alone; the application may look up names
 -- in the schema but never create anything there.
 -- Trigram matching for "similar name" look-ups (duplicate people at

@@ -289,7 +289,8 @@ password_change(struct cpa_ctx *ctx)
 int
 home_page(struct cpa_ctx *ctx)
 {
-	json_t *sites;
+	json_t *sites, *site;
+	size_t i;
 
 	cpa_db_begin(ctx);
 	sites = sites_json(ctx, 0);
@@ -298,6 +299,12 @@ home_page(struct cpa_ctx *ctx)
 		return CPA_OK;
 	}
 	cpa_db_commit(ctx);
+	/* Each site says whether this user administers it (its reminder
+	 * policy and staff are theirs to change). */
+	json_array_foreach(sites, i, site)
+		json_object_set_new(site, "administer", json_boolean(cpa_session_has_role(
+		    ctx->session, CPA_ROLE_TRUST_ADMIN,
+		    json_integer_value(json_object_get(site, "id")))));
 	cpa_render(ctx, 200, "home", json_pack("{s:s,s:O,s:b,s:b}", "title", "Your account",
 	    "sites", sites, "is_admin",
 	    cpa_session_has_role(ctx->session, CPA_ROLE_TRUST_ADMIN, 0), "is_clinical",

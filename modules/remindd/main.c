@@ -116,7 +116,7 @@ static const struct cpa_setting settings[] = {
 	{ "smtp_timeout_seconds", CPA_SET_INT, OFF(smtp_timeout_seconds), "30", 1, 600, NULL },
 	{ "base_url", CPA_SET_TEXT, OFF(base_url), "http://127.0.0.1", 0, 0, &base_url_rule },
 	{ "sweep_interval", CPA_SET_INT, OFF(sweep_interval), "60", 1, 86400, NULL },
-	{ "batch_size", CPA_SET_INT, OFF(batch_size), "5000", 1, 1000000, NULL },
+	{ "batch_size", CPA_SET_INT, OFF(batch_size), "20000", 1, 1000000, NULL },
 	{ "email_batch", CPA_SET_INT, OFF(email_batch), "50", 1, 10000, NULL },
 	{ "lease_seconds", CPA_SET_INT, OFF(lease_seconds), "300", 2, 86400, NULL },
 };

@@ -261,7 +261,7 @@ static const struct cpa_field followup_fields[] = {
 /* What a refusal means: a conflict (field NULL) or a 422 at a field. */
 static const struct cpa_problem problems[] = {
 	{ "denied", 403, NULL, "You can only record admissions of people in your teams" },
-	{ "no_episode", 409, NULL, NO_EPISODE_MESSAGE },
+	{ "no_episode", 409, NULL, CPA_NO_EPISODE_MESSAGE },
 	{ "open_admission", 409, NULL, "This person already has an open admission: "
 	    "record its discharge first" },
 	{ "discharged", 409, NULL, "This admission has already been discharged" },
@@ -319,7 +319,7 @@ list_model(struct cpa_ctx *ctx, long long id, int audit, const char *which,
 	    strcmp(which, "admission") == 0 ? cpa_input_typed(in) : json_object());
 	json_object_set_new(m, "form_discharge", which != NULL &&
 	    strcmp(which, "discharge") == 0 ? cpa_input_typed(in) : json_object());
-	cpa_json_annotate(m, date_words, NULL);
+	cpa_json_annotate(m, cpa_date_words, NULL);
 	return m;
 }
 
@@ -403,7 +403,7 @@ answer(struct cpa_ctx *ctx, const char *admission_id, int status, const char *ac
 	followup = cpa_db_json(ctx->arena, r, 0, "followup");
 	cpa_audit(ctx, action, "admission", admission_id, cpa_db_ll(r, 0, "service_user_id"),
 	    cpa_db_ll(r, 0, "site_id"), detail);
-	answer_recorded(ctx, status, cpa_sprintf(ctx->arena, "/service-users/%lld/admissions",
+	cpa_answer_recorded(ctx, status, cpa_sprintf(ctx->arena, "/service-users/%lld/admissions",
 	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O,s:O}", "admission",
 	    admission, "followup", followup != NULL ? followup : json_null()));
 }
@@ -452,7 +452,7 @@ admission_create(struct cpa_ctx *ctx)
 		    "admission_recorded");
 		return CPA_OK;
 	}
-	invalid_add(ctx, &in, r, problems, sizeof(problems) / sizeof(problems[0]));
+	cpa_invalid_add(ctx, &in, r, problems, sizeof(problems) / sizeof(problems[0]));
 	if (in.nerrors > 0 || cpa_db_get(r, 0, "admission_id") == NULL) {
 		refuse_invalid(ctx, id, "admission", &in, 422);
 		return CPA_OK;
@@ -512,7 +512,7 @@ admission_discharge(struct cpa_ctx *ctx)
 		    "admission_discharged");
 		return CPA_OK;
 	}
-	invalid_add(ctx, &in, r, problems, sizeof(problems) / sizeof(problems[0]));
+	cpa_invalid_add(ctx, &in, r, problems, sizeof(problems) / sizeof(problems[0]));
 	if (in.nerrors > 0) {
 		refuse_invalid(ctx, su, "discharge", &in, 422);
 		return CPA_OK;
@@ -559,7 +559,7 @@ admission_ward_post(struct cpa_ctx *ctx)
 		    "episode in the caller's teams");
 		return CPA_OK;
 	}
-	invalid_add(ctx, &in, r, problems, sizeof(problems) / sizeof(problems[0]));
+	cpa_invalid_add(ctx, &in, r, problems, sizeof(problems) / sizeof(problems[0]));
 	if (in.nerrors > 0 || cpa_db_get(r, 0, "admission_id") == NULL) {
 		refuse_invalid(ctx, 0, "admission", &in, 422);
 		return CPA_OK;
@@ -597,7 +597,7 @@ followup_list(struct cpa_ctx *ctx)
 	if (cpa_query_read(ctx, followup_fields, CPA_NFIELDS(followup_fields), &in) != CPA_OK)
 		return CPA_OK;
 	cpa_db_begin(ctx);
-	if ((scope = list_scope(ctx, &in.values[0], "followup_list", "follow-ups",
+	if ((scope = cpa_list_scope(ctx, &in.values[0], "followup_list", "follow-ups",
 	    &manager)) == NULL)
 		return CPA_OK;
 	r = cpa_db_exec(ctx, strcmp(scope, "team") == 0 ? &q_followups_team :
@@ -613,9 +613,9 @@ followup_list(struct cpa_ctx *ctx)
 	m = json_pack("{s:s,s:O,s:I}", "scope", scope, "followups", followups,
 	    "overdue_count", (json_int_t)overdue);
 	if (!ctx->req.wants_json) {
-		list_page(m, scope, manager, overdue, "Follow-ups after discharge in your teams",
+		cpa_list_page(m, scope, manager, overdue, "Follow-ups after discharge in your teams",
 		    "Your follow-ups after discharge");
-		cpa_json_annotate(m, date_words, NULL);
+		cpa_json_annotate(m, cpa_date_words, NULL);
 	}
 	cpa_commit_render(ctx, 200, "followup_list", m);
 	return CPA_OK;

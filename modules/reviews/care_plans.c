@@ -329,7 +329,7 @@ static const struct cpa_field copy_fields[] = {
 
 /* What a statement's "problem" means. */
 static const struct cpa_problem problems[] = {
-	{ "no_episode", 409, NULL, NO_EPISODE_MESSAGE },
+	{ "no_episode", 409, NULL, CPA_NO_EPISODE_MESSAGE },
 	{ "episode", 422, "episode_id", "Select an episode of this person" },
 	{ "denied", 403, NULL,
 	    "You can only see and change care plans of your own teams' people" },

@@ -153,7 +153,7 @@ static const struct cpa_field create_fields[] = {
 /* What a refusal means: a conflict (field NULL) or a 422 at a field. */
 static const struct cpa_problem problems[] = {
 	{ "denied", 403, NULL, "You can only record contacts with people in your teams" },
-	{ "no_episode", 409, NULL, NO_EPISODE_MESSAGE },
+	{ "no_episode", 409, NULL, CPA_NO_EPISODE_MESSAGE },
 	{ "episode", 422, "episode_id",
 	    "Select an open episode of this person in one of your teams" },
 	{ "at_future", 422, "at", "Date and time must not be in the future" },
@@ -177,7 +177,7 @@ present_member(json_t *add, const char *key, const json_t *value, void *arg)
 		json_object_set_new(add, "mode_label", label != NULL ? json_string(label) :
 		    json_null());
 	}
-	date_words(add, key, value, arg);
+	cpa_date_words(add, key, value, arg);
 }
 
 static int
@@ -357,7 +357,7 @@ contact_create(struct cpa_ctx *ctx)
 		}
 		return CPA_OK;
 	}
-	invalid_add(ctx, &in, r, problems, NPROBLEMS);
+	cpa_invalid_add(ctx, &in, r, problems, NPROBLEMS);
 	if (in.nerrors > 0) {
 		create_invalid(ctx, id, &in, 422);
 		return CPA_OK;
@@ -379,7 +379,7 @@ contact_create(struct cpa_ctx *ctx)
 	    in.values[CF_ATTENDED].num ? "attended" : "did not attend",
 	    in.values[CF_CRISIS].present && in.values[CF_CRISIS].num ? ", crisis" : "",
 	    cpa_db_flag(r, 0, "followup_met") ? ", met a follow-up" : ""));
-	answer_recorded(ctx, replay ? 200 : 201, cpa_sprintf(ctx->arena,
+	cpa_answer_recorded(ctx, replay ? 200 : 201, cpa_sprintf(ctx->arena,
 	    "/service-users/%lld/contacts", cpa_db_ll(r, 0, "service_user_id")),
 	    json_pack("{s:O,s:b}", "contact", contact, "followup_met",
 	    cpa_db_flag(r, 0, "followup_met")));

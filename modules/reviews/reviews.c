@@ -398,7 +398,7 @@ present_member(json_t *add, const char *key, const json_t *value, void *arg)
 		cpa_json_beside(add, key, "_label", text != NULL ? json_string(text) :
 		    json_null());
 	}
-	date_words(add, key, value, arg);
+	cpa_date_words(add, key, value, arg);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -660,7 +660,7 @@ review_person(struct cpa_ctx *ctx)
 	if (cpa_query_read(ctx, person_fields, CPA_NFIELDS(person_fields), &in) != CPA_OK)
 		return CPA_OK;
 	cpa_db_begin(ctx);
-	if ((r = person_page_load(ctx, &q_person, id,
+	if ((r = cpa_person_page_load(ctx, &q_person, id,
 	    cpa_value_or_null(&in.values[PF_EPISODE]), "reviews")) == NULL)
 		return CPA_OK;
 	su = cpa_db_json(ctx->arena, r, 0, "service_user");
@@ -798,7 +798,7 @@ hold_invalid(struct cpa_ctx *ctx, struct cpa_input *in, const PGresult *r)
 	size_t i;
 
 	in->nerrors = 0;
-	invalid_add(ctx, in, r, problems, NPROBLEMS);
+	cpa_invalid_add(ctx, in, r, problems, NPROBLEMS);
 	for (i = 0; i < in->nerrors; i++)
 		if (in->errors[i].message == NULL)
 			in->errors[i].message = cpa_sprintf(ctx->arena,
@@ -909,7 +909,7 @@ review_list(struct cpa_ctx *ctx)
 	if (in.values[LF_WITHIN].present)
 		within = in.values[LF_WITHIN].num;
 	cpa_db_begin(ctx);
-	if ((scope = list_scope(ctx, &in.values[LF_SCOPE], "review_list", "reviews",
+	if ((scope = cpa_list_scope(ctx, &in.values[LF_SCOPE], "review_list", "reviews",
 	    &manager)) == NULL)
 		return CPA_OK;
 	params[0] = cpa_sprintf(ctx->arena, "%lld", within);
@@ -926,7 +926,7 @@ review_list(struct cpa_ctx *ctx)
 	m = json_pack("{s:s,s:I,s:O,s:I}", "scope", scope, "within", (json_int_t)within,
 	    "reviews", reviews, "overdue_count", (json_int_t)overdue);
 	if (!ctx->req.wants_json) {
-		list_page(m, scope, manager, overdue, "Reviews due in your teams",
+		cpa_list_page(m, scope, manager, overdue, "Reviews due in your teams",
 		    "Your reviews due");
 		cpa_json_annotate(m, present_member, NULL);
 	}

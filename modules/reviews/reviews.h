@@ -7,16 +7,13 @@
  * inbox.c: a person's reminders: the inbox, acknowledging and snoozing.
  * calendar.c: the per-person iCalendar feed and its secret URL.
  * policy.c: a site's reminder policy (lead times and escalations).
- * shared.c: a person's pages, the due lists' scope, statements' problems,
- * the answer to a recorded change, dates in words.
+ * shared.c: reminder kinds; a person's page of records with follow-ups.
  */
 #ifndef CPA_REVIEWS_H
 #define CPA_REVIEWS_H
 
 #include "cpa.h"
 #include "cpa_sql.h"
-
-#define NO_EPISODE_MESSAGE "This person has no open episode in your teams"
 
 /* A follow-up as JSON, from a followup row aliased X: hours_left is whole
  * hours until it is due (negative once overdue), NULL unless open. */
@@ -44,16 +41,9 @@
 /* The kinds of item a reminder is about (reminder.kind, 006), NULL-ended:
  * for the words the inbox, the calendar and the policy page give them. */
 extern const char *const reminder_kinds[];
-/* Run st ($1 the person id, $2 param) for a person's page; its row says
- * has_episode and covered, with service_user_id and site_id.  Returns the
- * row, or NULL with the response written: 404 (no such person at the
- * caller's sites), 409 (no episode), 403 audited (only other teams'
- * episodes); what names the records in the messages ("contacts"). */
-PGresult *person_page_load(struct cpa_ctx *ctx, const struct cpa_stmt *st,
-    long long id, const char *param, const char *what);
 /* A person's page that lists their records (contacts, admissions) with
  * the follow-ups of the person's episodes in the caller's teams.  st is
- * run as person_page_load runs it ($2: whether a page's form is wanted);
+ * run as cpa_person_page_load runs it ($2: whether a page's form is wanted);
  * its row also holds the records, followups, service_user and form. */
 struct person_page {
 	const struct cpa_stmt *st;
@@ -66,31 +56,9 @@ struct person_page {
  * also service_user and title), with the read audit row queued when audit
  * is set; *form gets the row's form for a page (kept by the arena; NULL
  * for JSON or when there is none).  NULL with the response written, as
- * person_page_load. */
+ * cpa_person_page_load. */
 json_t *person_page_model(struct cpa_ctx *ctx, const struct person_page *p,
     long long id, int audit, json_t **form);
-/* The scope of a list of what falls due: the one asked for (v), else
- * "team" for a manager and "mine" for anyone else; *manager says which.
- * NULL after answering 403, audited on entity, when someone who manages no
- * team asks for "team"; what names the items ("reviews"). */
-const char *list_scope(struct cpa_ctx *ctx, const struct cpa_value *v,
-    const char *entity, const char *what, int *manager);
-/* For a list's page: its title for the scope, whether it is the team's,
- * whether the reader manages, whether any item is overdue. */
-void list_page(json_t *m, const char *scope, int manager, long long overdue,
-    const char *team_title, const char *mine_title);
-/* The codes in r's "invalid" (a JSON array) that t (n entries) puts at a
- * field, appended to in's errors in that order. */
-void invalid_add(struct cpa_ctx *ctx, struct cpa_input *in, const PGresult *r,
-    const struct cpa_problem *t, size_t n);
-/* End a handler that recorded something: commit, then a page goes to path
- * (303), and JSON gets status, the Location of path under /api/v1 and
- * model (stolen). */
-void answer_recorded(struct cpa_ctx *ctx, int status, const char *path, json_t *model);
-/* A cpa_annotate_fn for pages: "<key>_text" in words beside every date
- * and time (date_of_birth, today, at, *_at, *_on, *_date). */
-void date_words(json_t *add, const char *key, const json_t *value, void *arg);
-
 /* care_plans.c */
 int careplan_show(struct cpa_ctx *ctx);
 int careplan_new_page(struct cpa_ctx *ctx);

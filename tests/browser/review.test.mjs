@@ -31,9 +31,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomInt, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { stackFromEnv, launchBrowser, withPage, checkPage, signIn } from './lib.mjs';
+import {
+  stackFromEnv, launchBrowser, withPage, checkPage, signIn, goto, postFrom,
+  errorSummary, fieldError, ownPerson, uniqueFamilyName,
+} from './lib.mjs';
 
 const TIMEOUT = 180_000;
 const COORDINATOR = 'coord.north';
@@ -92,15 +94,6 @@ function sqlId(v, what) {
   return n;
 }
 
-// Letters only, unique enough for one run: names are checked as names.
-function uniqueFamilyName() {
-  const letters = 'bcdfghjklmnpqrstvwxz';
-  let tag = '';
-  for (let i = 0; i < 8; i++)
-    tag += letters[randomInt(0, letters.length)];
-  return `Obi-${tag[0].toUpperCase()}${tag.slice(1)}`;
-}
-
 // Today in the UK ("YYYY-MM-DD"): the database's current_date (its
 // timezone is Europe/London).
 function ukToday() {
@@ -133,95 +126,25 @@ function dateText(day) {
   return `${d} ${MONTHS[m - 1]} ${y}`;
 }
 
-// The JSON API from inside the page: its session cookie, the CSRF token of
-// the page's own forms (every signed-in page has one in its sign-out form)
-// and the browser's own Origin.  Returns { status, body }.
-async function api(page, method, path, body) {
-  return page.evaluate(async ([m, p, b, key]) => {
-    const headers = { Accept: 'application/json' };
-    if (m !== 'GET') {
-      const csrf = document.querySelector('input[name="csrf_token"]');
-      if (csrf === null)
-        throw new Error(`no csrf_token input on ${location.pathname}`);
-      headers['X-CSRF-Token'] = csrf.value;
-      headers['Content-Type'] = 'application/json';
-      headers['Idempotency-Key'] = key;
-    }
-    const r = await fetch(p, { method: m, headers,
-      body: b === null ? undefined : JSON.stringify(b) });
-    const text = await r.text();
-    let parsed = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = { unparsed: text.slice(0, 300) };
-    }
-    return { status: r.status, body: parsed };
-  }, [method, path, body ?? null, `browser-review-${randomUUID()}`]);
-}
-
-// The id of a team of the user's sites.
-async function teamId(page, name) {
-  const sites = await api(page, 'GET', '/api/v1/sites');
-  assert.equal(sites.status, 200, 'GET /api/v1/sites');
-  for (const site of sites.body.sites)
-    for (const d of site.districts)
-      for (const t of d.teams)
-        if (t.name === name)
-          return t.id;
-  throw new Error(`team ${name} is not among the user's sites`);
-}
-
-// A new person referred to TEAM and accepted at the standard level with
-// the signed-in user as care coordinator: { personId, episodeId, family }.
-async function ownPerson(page) {
-  const me = await api(page, 'GET', '/api/v1/me');
-  assert.equal(me.status, 200, 'GET /api/v1/me');
-  const family = uniqueFamilyName();
-  const made = await api(page, 'POST', '/api/v1/referrals', {
-    team_id: await teamId(page, TEAM), source: 'gp',
-    source_detail: 'Dr Okonjo, Riverside Surgery', urgency: 'routine',
-    reason: 'Low mood and poor sleep since losing his job', given_name: GIVEN,
-    family_name: family,
-    date_of_birth: `19${randomInt(60, 100)}-0${randomInt(1, 10)}-1${randomInt(0, 10)}`,
+// A new person of the coordinator's own (see ownPerson in lib.mjs), with
+// ids that may go into SQL text: { personId, episodeId, family }.
+async function ownCase(page) {
+  const family = uniqueFamilyName('Obi');
+  const { personId, episodeId } = await ownPerson(page, TEAM, {
+    given_name: GIVEN, family_name: family,
+    reason: 'Low mood and poor sleep since losing his job',
   });
-  assert.equal(made.status, 201, `POST /api/v1/referrals: ${JSON.stringify(made.body)}`);
-  const accepted = await api(page, 'POST',
-    `/api/v1/referrals/${made.body.referral.id}/decision`, {
-      decision: 'accept', level: 'standard', coordinator_id: me.body.user.id,
-      reason: 'Meets the criteria for secondary care',
-    });
-  assert.equal(accepted.status, 200,
-    `POST /api/v1/referrals/${made.body.referral.id}/decision: ${JSON.stringify(accepted.body)}`);
-  assert.ok(accepted.body.episode && accepted.body.episode.id, 'the referral opened an episode');
   return {
-    personId: sqlId(made.body.service_user.id, 'the person'),
-    episodeId: sqlId(accepted.body.episode.id, 'the episode'),
+    personId: sqlId(personId, 'the person'),
+    episodeId: sqlId(episodeId, 'the episode'),
     family,
   };
-}
-
-// Clicks target (a locator inside a form) and waits for the POST to
-// pathname and for the page it leads to; returns the POST's response.
-async function post(page, pathname, target) {
-  const [resp] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' &&
-      new URL(r.url()).pathname === pathname),
-    target.click(),
-  ]);
-  await page.waitForLoadState('load');
-  return resp;
 }
 
 // Clicks link and waits for the page at path.
 async function follow(page, link, path) {
   await Promise.all([page.waitForURL(`${base}${path}`), link.click()]);
   await page.waitForLoadState('load');
-}
-
-async function goto(page, path, what) {
-  const resp = await page.goto(`${base}${path}`);
-  assert.equal(resp.status(), 200, `GET ${path} (${what})`);
 }
 
 // The unread count in the header's inbox link ("Inbox (N)"), checked
@@ -298,12 +221,12 @@ test('a coordinator sees a review reminder, records the review and the reminder 
     await withPage(browser, 'review', async (page) => {
       await signIn(page, base, coordinator);
       await checkPage(page, 'home page');
-      const person = await ownPerson(page);
+      const person = await ownCase(page);
       const reviewsPath = `/service-users/${person.personId}/reviews`;
       const fullName = `${GIVEN} ${person.family}`;
 
       // From the person's record to the episode; raise the level.
-      await goto(page, `/service-users/${person.personId}`, "person's record");
+      await goto(page, base, `/service-users/${person.personId}`, "person's record");
       await checkPage(page, "person's record");
       await follow(page, page.locator(`main a[href="/episodes/${person.episodeId}"]`),
         `/episodes/${person.episodeId}`);
@@ -312,7 +235,7 @@ test('a coordinator sees a review reminder, records the review and the reminder 
       const levelForm = page.locator(`form[action="/episodes/${person.episodeId}/level"]`);
       await levelForm.getByLabel('New level').selectOption('enhanced');
       await levelForm.getByLabel('Reason').fill('Two missed appointments and rising risk');
-      let resp = await post(page, `/episodes/${person.episodeId}/level`,
+      let resp = await postFrom(page, `/episodes/${person.episodeId}/level`,
         levelForm.getByRole('button', { name: 'Change level' }));
       assert.equal(resp.status(), 303, 'POST /episodes/{id}/level');
       await page.waitForURL(`${base}/episodes/${person.episodeId}`);
@@ -322,7 +245,7 @@ test('a coordinator sees a review reminder, records the review and the reminder 
 
       // The review came forward to within 28 days, for that reason.
       const changedOn = ukToday();
-      await goto(page, reviewsPath, "person's reviews");
+      await goto(page, base, reviewsPath, "person's reviews");
       const nextCard = page.locator('main h2:text-is("Next review") + .nhsuk-card');
       let card = await nextCard.innerText();
       assert.ok(card.includes(`Due by ${dateText(plusDays(changedOn, 28))}`),
@@ -391,12 +314,10 @@ test('a coordinator sees a review reminder, records the review and the reminder 
       // Recording it without the date held is refused, naming the field.
       await fillHold(page, reviewId);
       await holdForm(page, reviewId).locator('#held_on').fill('');
-      resp = await post(page, `/reviews/${reviewId}/hold`,
+      resp = await postFrom(page, `/reviews/${reviewId}/hold`,
         holdForm(page, reviewId).getByRole('button', { name: 'Record the review' }));
       assert.equal(resp.status(), 422, 'POST /reviews/{id}/hold without the date held');
-      const summary = page.locator('.nhsuk-error-summary');
-      await summary.waitFor({ state: 'visible', timeout: 5000 });
-      assert.match(await summary.innerText(), /There is a problem/);
+      const summary = await errorSummary(page);
       const links = summary.locator('a');
       assert.equal(await links.count(), 1, 'the summary lists one problem');
       assert.equal(await links.first().getAttribute('href'), '#held_on',
@@ -405,16 +326,9 @@ test('a coordinator sees a review reminder, records the review and the reminder 
       assert.equal(problem, 'Enter date held', 'the summary names the missing field');
       assert.equal((await page.locator('label[for="held_on"]').innerText()).trim(),
         'Date held', 'the linked field is labelled Date held');
-      await page.waitForFunction(() => document.activeElement &&
-        document.activeElement.closest('.nhsuk-error-summary') !== null,
-      null, { timeout: 5000 }).catch(() => {
-        assert.fail('focus did not move to the error summary');
-      });
-      const fieldError = page.locator('.nhsuk-form-group--error')
-        .filter({ has: page.locator('#held_on') })
-        .locator('.nhsuk-error-message');
-      assert.equal(await fieldError.count(), 1, 'one error message by the date held');
-      assert.ok((await fieldError.innerText()).includes(problem),
+      const byField = fieldError(page, '#held_on');
+      assert.equal(await byField.count(), 1, 'one error message by the date held');
+      assert.ok((await byField.innerText()).includes(problem),
         'the message by the field is the summary\'s');
       await assertHold(page, reviewId, 'after the refused hold');
       assert.equal(await rowValue(page.locator('main'), 'Status'), 'Due',
@@ -427,7 +341,7 @@ test('a coordinator sees a review reminder, records the review and the reminder 
 
       // With the date, the review is recorded.
       await holdForm(page, reviewId).locator('#held_on').fill(today);
-      resp = await post(page, `/reviews/${reviewId}/hold`,
+      resp = await postFrom(page, `/reviews/${reviewId}/hold`,
         holdForm(page, reviewId).getByRole('button', { name: 'Record the review' }));
       assert.equal(resp.status(), 303, 'POST /reviews/{id}/hold');
       await page.waitForURL(`${base}${reviewsPath}`);

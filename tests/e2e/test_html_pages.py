@@ -43,6 +43,23 @@ def test_home_for_demo_user(as_demo):
     assert "North site" in html_text(r)
 
 
+def test_home_links_admins_to_their_sites_reminder_policy(as_demo):
+    admin = as_demo("admin.north")
+    r = admin.get("/", headers=HTML)
+    assert r.status_code == 200, describe(r)
+    sites = {s["code"]: s for s in json_of(admin.get("/", headers=JSON_ACCEPT))["sites"]}
+    assert sites["north"]["administer"] is True
+    north = sites["north"]["id"]
+    assert f'href="/reminder-policy/{north}"' in r.text, r.text
+    assert "Reminder lead times and escalations at North site" in html_text(r)
+    assert r.text.count('href="/reminder-policy/') == 1, "only the site they administer"
+    assert admin.get(f"/reminder-policy/{north}", headers=HTML).status_code == 200
+    coordinator = as_demo("coord.north")
+    r = coordinator.get("/", headers=HTML)
+    assert r.status_code == 200, describe(r)
+    assert "/reminder-policy/" not in r.text
+
+
 def test_json_suffix_and_accept_answer_json(admin):
     api = admin.get("/api/v1/staff")
     assert api.status_code == 200, describe(api)

@@ -188,7 +188,7 @@ def test_accepted_referrals_and_their_episodes_point_at_each_other(scaled):
 def test_deadlines_follow_the_site_policy(scaled):
     bad = rows(scaled, """
         SELECT r.id FROM referral r JOIN site s ON s.id = r.site_id
-        WHERE r.deadline_at - r.received_at <> CASE r.urgency
+        WHERE r.deadline_at <> r.received_at + CASE r.urgency
             WHEN 'emergency' THEN s.deadline_emergency
             WHEN 'urgent' THEN s.deadline_urgent ELSE s.deadline_routine END
            OR r.received_at > now() OR r.decided_at > now()
