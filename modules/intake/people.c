@@ -16,8 +16,13 @@
 #define SEARCH_LIMIT 50
 #define AUDIT_LIMIT 2000
 
+/* How many involvement events of a person's carers the record shows. */
+#define RECORD_INVOLVEMENT "5"
+
 /* A person's record: the person, their episodes and their referrals,
- * newest first. */
+ * newest first; their carers (how many now, the latest involvement) only
+ * when the caller covers the team of the person's open episode, as the
+ * carers' own pages require. */
 static const struct cpa_stmt q_show = {
 	"intake_person_show",
 	"SELECT su.id, su.site_id, " PERSON_JSON_OF("su") " AS service_user,"
@@ -32,7 +37,13 @@ static const struct cpa_stmt q_show = {
 	"   'source', r.source, 'urgency', r.urgency, 'received_at', r.received_at,"
 	"   'status', r.status) ORDER BY r.received_at DESC, r.id DESC), '[]')"
 	"  FROM referral r JOIN team t ON t.id = r.team_id"
-	"  WHERE r.service_user_id = su.id) AS referrals"
+	"  WHERE r.service_user_id = su.id) AS referrals,"
+	" CASE WHEN EXISTS (SELECT 1 FROM episode e WHERE e.service_user_id = su.id"
+	"  AND e.ended_at IS NULL AND " CALLER_COVERS("e.team_id") ")"
+	" THEN json_build_object('current', (SELECT count(*) FROM carer_link l"
+	"   WHERE l.service_user_id = su.id AND l.ended_on IS NULL),"
+	"  'involvement', " CARER_INVOLVEMENT_JSON("su.id", RECORD_INVOLVEMENT) ")"
+	" END AS carers"
 	" FROM service_user su WHERE su.id = $1::bigint",
 	1
 };
@@ -201,8 +212,19 @@ person_fetch(struct cpa_ctx *ctx, long long id)
 	if (r == NULL)
 		return NULL;
 	cpa_audit(ctx, "read", "service_user", cpa_id_param(ctx->arena, id), id,
-	    cpa_db_ll(r, 0, "site_id"), NULL);
+	    cpa_db_ll(r, 0, "site_id"), cpa_db_get(r, 0, "carers") != NULL ?
+	    "with carers and their latest involvement" : NULL);
 	return r;
+}
+
+/* The row's carers ({current, involvement}), or JSON null when the
+ * caller may not see them; a new reference. */
+static json_t *
+carers_of(struct cpa_ctx *ctx, const PGresult *r)
+{
+	json_t *c = cpa_db_json(ctx->arena, r, 0, "carers");
+
+	return c != NULL ? json_incref(c) : json_null();
 }
 
 /* The record page.  form holds the edit form's values (the record itself
@@ -210,7 +232,8 @@ person_fetch(struct cpa_ctx *ctx, long long id)
 static json_t *
 detail_model(struct cpa_ctx *ctx, const PGresult *r, json_t *person, json_t *form)
 {
-	json_t *m;
+	json_t *m, *carers, *ev;
+	size_t i;
 
 	m = json_pack("{s:s,s:O,s:O,s:O,s:o,s:b}", "title", "Service user record",
 	    "service_user", person,
@@ -220,6 +243,11 @@ detail_model(struct cpa_ctx *ctx, const PGresult *r, json_t *person, json_t *for
 	    "can_audit", cpa_session_has_role(ctx->session,
 	    CPA_ROLE_AUDITOR | CPA_ROLES_MANAGER, cpa_db_ll(r, 0, "site_id")));
 	present(m);
+	carers = carers_of(ctx, r);
+	json_array_foreach(json_object_get(carers, "involvement"), i, ev)
+		json_object_set_new(ev, "occurred_on_text", cpa_date_text(
+		    json_string_value(json_object_get(ev, "occurred_on")), ", "));
+	json_object_set_new(m, "carers", carers);
 	return m;
 }
 
@@ -236,9 +264,10 @@ person_show(struct cpa_ctx *ctx)
 		return CPA_OK;
 	person = cpa_db_json(ctx->arena, r, 0, "service_user");
 	if (ctx->req.wants_json) {
-		cpa_render(ctx, 200, NULL, json_pack("{s:O,s:O,s:O}", "service_user", person,
-		    "episodes", cpa_db_json(ctx->arena, r, 0, "episodes"),
-		    "referrals", cpa_db_json(ctx->arena, r, 0, "referrals")));
+		cpa_render(ctx, 200, NULL, json_pack("{s:O,s:O,s:O,s:o}", "service_user",
+		    person, "episodes", cpa_db_json(ctx->arena, r, 0, "episodes"),
+		    "referrals", cpa_db_json(ctx->arena, r, 0, "referrals"),
+		    "carers", carers_of(ctx, r)));
 		return CPA_OK;
 	}
 	cpa_render(ctx, 200, "person_detail", detail_model(ctx, r, person, NULL));

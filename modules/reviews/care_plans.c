@@ -178,7 +178,8 @@ static const struct cpa_stmt q_plan_point = {
 };
 
 /* $1 version.  Whether the caller's team holds its episode ("covered"),
- * the version, its plan's state, the person and the episode. */
+ * the version, its plan's state, the person, the episode and the
+ * person's current carers (for the copy form). */
 static const struct cpa_stmt q_version = {
 	"careplan_version",
 	"SELECT p.service_user_id, v.site_id, k.covered,"
@@ -186,7 +187,7 @@ static const struct cpa_stmt q_version = {
 	" json_build_object('id', p.id, 'episode_id', p.episode_id, 'version', p.version,"
 	"  'current_version_id', p.current_version_id) AS care_plan,"
 	" " PERSON_SUMMARY_JSON " AS person, " EPISODE_JSON("e") " AS episode,"
-	" current_date AS today"
+	" current_date AS today, " CURRENT_CARERS_JSON("p.service_user_id") " AS carers"
 	" FROM care_plan_version v JOIN care_plan p ON p.id = v.care_plan_id"
 	" JOIN episode e ON e.id = p.episode_id"
 	" JOIN service_user su ON su.id = p.service_user_id"
@@ -195,28 +196,48 @@ static const struct cpa_stmt q_version = {
 	1
 };
 
-/* $1 version, $2 recipient, $3 recipient_name, $4 given_on, $5 method.
- * A copy is given on a day from the version's making to today. */
+/* $1 version, $2 recipient, $3 recipient_name, $4 given_on, $5 method,
+ * $6 carer_link_id or NULL.  A copy is given on a day from the version's
+ * making to today.  A named carer must be a current carer of the person
+ * who may be given their copy of the plan (carer_may_have_plan: consent
+ * covering some part of it): checked here so the
+ * refusal names the field; 010's trigger carer_given_plan refuses the same
+ * (SQLSTATE CP001, CP002) as a backstop.  The recipient's name defaults
+ * to the named carer's. */
 static const struct cpa_stmt q_copy_add = {
 	"careplan_copy_add",
 	"WITH cur AS (SELECT v.id, v.site_id, v.created_at, p.service_user_id,"
-	"  " CALLER_COVERS("e.team_id") " AS covered"
+	"  " CALLER_COVERS("e.team_id") " AS covered,"
+	"  su.given_name || ' ' || su.family_name AS person_name"
 	"  FROM care_plan_version v JOIN care_plan p ON p.id = v.care_plan_id"
-	"  JOIN episode e ON e.id = p.episode_id WHERE v.id = $1::bigint),"
-	" chk AS (SELECT cur.*, CASE WHEN NOT cur.covered THEN 'denied'"
+	"  JOIN episode e ON e.id = p.episode_id"
+	"  JOIN service_user su ON su.id = p.service_user_id WHERE v.id = $1::bigint),"
+	" cl AS (SELECT l.id, c.given_name || ' ' || c.family_name AS name"
+	"  FROM carer_link l JOIN carer c ON c.id = l.carer_id, cur"
+	"  WHERE l.id = $6::bigint AND l.service_user_id = cur.service_user_id"
+	"  AND l.ended_on IS NULL),"
+	" chk AS (SELECT cur.*, cl.name AS carer_name,"
+	"  CASE WHEN NOT cur.covered THEN 'denied'"
+	"  WHEN $6::bigint IS NOT NULL AND $2::text <> 'carer' THEN 'carer_recipient'"
+	"  WHEN $6::bigint IS NOT NULL AND cl.id IS NULL THEN 'carer_link'"
+	"  WHEN $6::bigint IS NOT NULL AND NOT carer_may_have_plan(cl.id)"
+	"   THEN 'carer_consent'"
 	"  WHEN $4::date > current_date THEN 'future'"
-	"  WHEN $4::date < cur.created_at::date THEN 'before' END AS problem FROM cur),"
+	"  WHEN $4::date < cur.created_at::date THEN 'before' END AS problem"
+	"  FROM cur LEFT JOIN cl ON true),"
 	" nc AS (INSERT INTO care_plan_copy (site_id, care_plan_version_id, recipient,"
-	"  recipient_name, given_on, method, recorded_by)"
-	"  SELECT chk.site_id, chk.id, $2::text, $3::text, $4::date, $5::text, cpa_user_id()"
+	"  recipient_name, given_on, method, recorded_by, carer_link_id)"
+	"  SELECT chk.site_id, chk.id, $2::text, coalesce($3::text, chk.carer_name),"
+	"  $4::date, $5::text, cpa_user_id(), $6::bigint"
 	"  FROM chk WHERE chk.problem IS NULL RETURNING *)"
-	" SELECT chk.problem, chk.service_user_id, chk.site_id, nc.id AS copy_id,"
+	" SELECT chk.problem, chk.service_user_id, chk.site_id, chk.person_name,"
+	" nc.id AS copy_id,"
 	" CASE WHEN nc.id IS NOT NULL THEN " COPY_JSON("nc") " END AS care_plan_copy,"
 	" CASE WHEN nc.id IS NOT NULL THEN (SELECT " VERSION_JSON(
 	"(SELECT * FROM care_plan_copy UNION ALL SELECT * FROM nc)")
 	"  FROM care_plan_version v WHERE v.id = chk.id) END AS care_plan_version"
 	" FROM chk LEFT JOIN nc ON true",
-	5
+	6
 };
 
 /* ------------------------------------------------------------ input */
@@ -313,14 +334,24 @@ static const char *const method_codes[] = {
 static const char *const method_labels[] = {
 	"In person", "By post", "By email", "By secure message", NULL
 };
+/* A carer's relationship to the person (carer_link.relationship, 010). */
+static const char *const relationship_codes[] = {
+	"partner", "parent", "child", "sibling", "other_relative", "friend",
+	"neighbour", "other", NULL
+};
+static const char *const relationship_labels[] = {
+	"Partner or spouse", "Parent", "Son or daughter", "Brother or sister",
+	"Other relative", "Friend", "Neighbour", "Other", NULL
+};
 /* The same, inside a sentence of the printed plan. */
 static const char *const method_words[] = {
 	"in person", "by post", "by email", "by secure message", NULL
 };
 
-enum { CF_RECIPIENT, CF_NAME, CF_GIVEN_ON, CF_METHOD };
+enum { CF_RECIPIENT, CF_CARER, CF_NAME, CF_GIVEN_ON, CF_METHOD };
 static const struct cpa_field copy_fields[] = {
 	{ "recipient", "Recipient", CPA_FT_ENUM, CPA_FF_REQUIRED, 0, 0, recipient_codes },
+	{ "carer_link_id", "Which carer", CPA_FT_ID, 0, 0, 0, NULL },
 	{ "recipient_name", "Name", CPA_FT_LINE, 0, 1, 200, NULL },
 	{ "given_on", "The date the copy was given", CPA_FT_DATE, CPA_FF_REQUIRED,
 	    0, 0, NULL },
@@ -342,6 +373,12 @@ static const struct cpa_problem problems[] = {
 	    "The date the copy was given must be today or in the past" },
 	{ "before", 422, "given_on",
 	    "The date the copy was given must not be before this version was made" },
+	{ "carer_recipient", 422, "carer_link_id",
+	    "Select \"Their carer\" for a copy given to one of their carers" },
+	{ "carer_link", 422, "carer_link_id", "Choose a carer of this person" },
+	/* The message names the person: "<Person> has not agreed ..." */
+	{ "carer_consent", 422, "carer_link_id",
+	    "has not agreed to share their care plan with this carer" },
 };
 
 static const struct cpa_problem *
@@ -905,6 +942,35 @@ nhs_text(struct cpa_ctx *ctx, const json_t *v)
 	return json_string(cpa_sprintf(ctx->arena, "%.3s %.3s %.4s", s, s + 3, s + 6));
 }
 
+/* The copy form's choice of the person's current carers (carers, a
+ * CURRENT_CARERS_JSON array): [{value, label, selected}], the one whose
+ * link id is chosen (typed text, may be NULL) selected; a carer the
+ * person has not agreed to share the care plan with is marked so. */
+static json_t *
+carer_choices(struct cpa_ctx *ctx, const json_t *carers, const char *chosen)
+{
+	json_t *out = json_array(), *c;
+	const char *rel;
+	long long link, want = 0;
+	size_t i;
+
+	if (chosen != NULL && cpa_parse_ll(chosen, 1, LLONG_MAX, &want) != CPA_OK)
+		want = 0;
+	json_array_foreach(carers, i, c) {
+		link = json_integer_value(json_object_get(c, "carer_link_id"));
+		rel = cpa_label(relationship_codes, relationship_labels,
+		    json_string_value(json_object_get(c, "relationship")));
+		json_array_append_new(out, json_pack("{s:I,s:s,s:b}", "value",
+		    (json_int_t)link, "label", cpa_sprintf(ctx->arena, "%s (%s)%s",
+		    json_string_value(json_object_get(c, "name")) != NULL ?
+		    json_string_value(json_object_get(c, "name")) : "",
+		    rel != NULL ? rel : "carer",
+		    json_is_true(json_object_get(c, "may_have_plan")) ? "" :
+		    ": has not agreed to share the care plan"), "selected", link == want));
+	}
+	return out;
+}
+
 /* For HTML only: the version page's title and copy form, with what was
  * typed (in: a refused post) or the defaults (the person, today, in
  * person). */
@@ -919,6 +985,8 @@ copy_form_view(struct cpa_ctx *ctx, json_t *m, const char *today,
 
 	json_object_set_new(m, "recipient_choices", choices(recipient_codes,
 	    recipient_labels, rcp));
+	json_object_set_new(m, "carer_choices", carer_choices(ctx,
+	    json_object_get(m, "carers"), in != NULL ? typed(ctx, "carer_link_id") : NULL));
 	json_object_set_new(m, "method_choices", choices(method_codes, method_labels,
 	    method));
 	json_object_set_new(m, "copy_form", json_pack("{s:s?,s:s?}",
@@ -937,7 +1005,7 @@ static json_t *
 version_model(struct cpa_ctx *ctx, long long id, const char *detail)
 {
 	const char *param = cpa_id_param(ctx->arena, id);
-	json_t *v, *plan, *person, *ep, *m;
+	json_t *v, *plan, *person, *ep, *m, *carers;
 	long long su, site;
 	PGresult *r;
 
@@ -972,6 +1040,8 @@ version_model(struct cpa_ctx *ctx, long long id, const char *detail)
 	    "born_on", date_text(json_object_get(person, "date_of_birth")),
 	    "nhs_number", nhs_text(ctx, json_object_get(person, "nhs_number"))));
 	json_object_set_new(m, "today", json_string(cpa_db_get(r, 0, "today")));
+	carers = cpa_db_json(ctx->arena, r, 0, "carers");
+	json_object_set_new(m, "carers", carers != NULL ? json_incref(carers) : json_array());
 	return m;
 }
 
@@ -1036,7 +1106,7 @@ int
 careplan_copy_add(struct cpa_ctx *ctx)
 {
 	long long id = cpa_param_id(&ctx->req, "id");
-	const char *params[5], *rcp, *code, *cid;
+	const char *params[6], *rcp, *code, *cid, *msg;
 	const struct cpa_problem *p;
 	struct cpa_input in, one;
 	json_t *copy, *v;
@@ -1046,6 +1116,7 @@ careplan_copy_add(struct cpa_ctx *ctx)
 		return CPA_OK;
 	rcp = in.values[CF_RECIPIENT].str;
 	if (in.values[CF_RECIPIENT].present && !in.values[CF_NAME].present &&
+	    !in.values[CF_CARER].present &&
 	    cpa_input_error(&in, "recipient_name") == NULL &&
 	    (strcmp(rcp, "carer") == 0 || strcmp(rcp, "other") == 0))
 		cpa_input_add_error(ctx->arena, &in, "recipient_name",
@@ -1065,6 +1136,7 @@ careplan_copy_add(struct cpa_ctx *ctx)
 	params[2] = cpa_value_or_null(&in.values[CF_NAME]);
 	params[3] = in.values[CF_GIVEN_ON].str;
 	params[4] = in.values[CF_METHOD].str;
+	params[5] = cpa_value_or_null(&in.values[CF_CARER]);
 	cpa_db_begin(ctx);
 	if ((r = cpa_fetch(ctx, &q_copy_add, params, "care_plan_version")) == NULL)
 		return CPA_OK;
@@ -1076,18 +1148,21 @@ careplan_copy_add(struct cpa_ctx *ctx)
 			    "care_plan_copy_recorded");
 			return CPA_OK;
 		}
+		msg = strcmp(code, "carer_consent") == 0 ? cpa_sprintf(ctx->arena, "%s %s",
+		    cpa_db_get(r, 0, "person_name"), p->message) : p->message;
 		memset(&one, 0, sizeof(one));
 		one.fields = in.fields;
 		one.nfields = in.nfields;
 		one.values = in.values;
-		cpa_input_add_error(ctx->arena, &one, p->field, p->message);
+		cpa_input_add_error(ctx->arena, &one, p->field, msg);
 		copy_invalid(ctx, id, &one, p->status);
 		return CPA_OK;
 	}
 	cid = cpa_db_get(r, 0, "copy_id");
 	cpa_audit(ctx, "care_plan_copy_recorded", "care_plan_copy", cid,
 	    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"),
-	    cpa_sprintf(ctx->arena, "version %s, %s", params[0], rcp));
+	    cpa_sprintf(ctx->arena, "version %s, %s%s%s", params[0], rcp,
+	    params[5] != NULL ? ", carer link " : "", params[5] != NULL ? params[5] : ""));
 	if (!ctx->req.wants_json) {
 		cpa_commit_redirect(ctx, cpa_sprintf(ctx->arena, "/care-plan-versions/%s",
 		    params[0]));

@@ -33,7 +33,8 @@
 /* Recording a contact in one statement.  $1 person, $2 episode or NULL,
  * $3 idempotency key or NULL, $4 at or NULL (now), $5 duration, $6 staff
  * or NULL (the caller), $7 mode, $8 attended, $9 carer present, $10
- * crisis, $11 note.  A contact this caller recorded under the same key is
+ * crisis, $11 note, $12 the carer there (a carer link) or NULL: a current
+ * carer of the person, and only with $9.  A contact this caller recorded under the same key is
  * answered again (replay) and nothing is written.  Otherwise the episode
  * is the one named, else the person's open episode in a team the caller
  * covers (another team's: denied).  The episode's start counts to the
@@ -59,15 +60,20 @@ static const struct cpa_stmt q_create = {
 	"    < date_trunc('minute', ep.started_at)"
 	"    THEN 'at_early' END),"
 	"   (2, CASE WHEN ep.id IS NOT NULL AND NOT "
-	CLINICIAN_COVERS("coalesce($6::bigint, cpa_user_id())", "t") " THEN 'staff' END))"
+	CLINICIAN_COVERS("coalesce($6::bigint, cpa_user_id())", "t") " THEN 'staff' END),"
+	"   (3, CASE WHEN $12::bigint IS NULL THEN NULL"
+	"    WHEN NOT coalesce($9::boolean, false) THEN 'carer_absent'"
+	"    WHEN NOT EXISTS (SELECT 1 FROM carer_link cl WHERE cl.id = $12::bigint"
+	"     AND cl.service_user_id = su.id AND cl.ended_on IS NULL)"
+	"    THEN 'carer_link' END))"
 	"   v(o, f) WHERE v.f IS NOT NULL ORDER BY v.o) AS invalid"
 	"  FROM su LEFT JOIN ep ON true LEFT JOIN team t ON t.id = ep.team_id),"
 	" made AS (INSERT INTO contact (site_id, service_user_id, episode_id, at,"
 	"  duration_minutes, staff_id, mode, attended, carer_present, crisis, note,"
-	"  recorded_by, idempotency_key)"
+	"  recorded_by, idempotency_key, carer_link_id)"
 	"  SELECT chk.site_id, chk.service_user_id, chk.episode_id, chk.at, $5::int,"
 	"  chk.staff_id, $7::text, $8::boolean, coalesce($9::boolean, false),"
-	"  coalesce($10::boolean, false), $11::text, cpa_user_id(), $3::text"
+	"  coalesce($10::boolean, false), $11::text, cpa_user_id(), $3::text, $12::bigint"
 	"  FROM chk WHERE chk.conflict IS NULL AND cardinality(chk.invalid) = 0"
 	"  RETURNING id)"
 	" SELECT false AS replay, chk.conflict, to_json(chk.invalid) AS invalid,"
@@ -75,7 +81,7 @@ static const struct cpa_stmt q_create = {
 	" FROM chk LEFT JOIN made m ON true"
 	" UNION ALL SELECT true, NULL, '[]'::json, p.service_user_id, p.site_id, p.id"
 	" FROM prior p",
-	11
+	12
 };
 
 /* $1 contact: read back after the triggers ran. */
@@ -88,7 +94,8 @@ static const struct cpa_stmt q_contact = {
 	1
 };
 
-/* $1 person, $2 true: also what the page's form offers.  The contacts
+/* $1 person, $2 true: also what the page's form offers (the staff who
+ * may have seen them, the person's current carers).  The contacts
  * (the latest 100) and open follow-ups of the person's episodes in teams
  * the caller covers.  No row: no such person at the caller's sites. */
 static const struct cpa_stmt q_list = {
@@ -116,7 +123,8 @@ static const struct cpa_stmt q_list = {
 	"  'staff', (SELECT coalesce(json_agg(json_build_object('id', st.id,"
 	"    'display_name', st.display_name) ORDER BY st.display_name, st.id), '[]')"
 	"    FROM staff st, open_ep JOIN team t ON t.id = open_ep.team_id"
-	"    WHERE " CLINICIAN_COVERS("st.id", "t") "))"
+	"    WHERE " CLINICIAN_COVERS("st.id", "t") "),"
+	"  'carers', " CURRENT_CARERS_JSON("su.id") ")"
 	" END AS form"
 	" FROM su",
 	2
@@ -133,7 +141,7 @@ static const char *const mode_labels[] = {
 
 enum {
 	CF_EPISODE, CF_AT, CF_DURATION, CF_STAFF, CF_MODE, CF_ATTENDED,
-	CF_CARER, CF_CRISIS, CF_NOTE, CF_KEY
+	CF_CARER, CF_CARER_LINK, CF_CRISIS, CF_NOTE, CF_KEY
 };
 static const struct cpa_field create_fields[] = {
 	{ "episode_id", "Episode", CPA_FT_ID, 0, 0, 0, NULL },
@@ -145,6 +153,7 @@ static const struct cpa_field create_fields[] = {
 	    mode_codes },
 	{ "attended", "Whether they attended", CPA_FT_BOOL, CPA_FF_REQUIRED, 0, 0, NULL },
 	{ "carer_present", "Whether a carer was there", CPA_FT_BOOL, 0, 0, 0, NULL },
+	{ "carer_link_id", "Which carer was there", CPA_FT_ID, 0, 0, 0, NULL },
 	{ "crisis", "Whether it was a crisis contact", CPA_FT_BOOL, 0, 0, 0, NULL },
 	{ "note", "Note", CPA_FT_TEXT, 0, 1, 2000, NULL },
 	{ "idempotency_key", "Idempotency key", CPA_FT_LINE, 0, 8, 200, NULL },
@@ -159,6 +168,9 @@ static const struct cpa_problem problems[] = {
 	{ "at_future", 422, "at", "Date and time must not be in the future" },
 	{ "at_early", 422, "at", "Date and time must not be before the episode started" },
 	{ "staff", 422, "staff_id", "Select someone who works in the person's team" },
+	{ "carer_absent", 422, "carer_link_id",
+	    "Select \"A carer was there\" to name the carer who was there" },
+	{ "carer_link", 422, "carer_link_id", "Choose a carer of this person" },
 };
 
 #define NPROBLEMS (sizeof(problems) / sizeof(problems[0]))
@@ -233,6 +245,14 @@ contact_form(struct cpa_ctx *ctx, const json_t *form, const struct cpa_input *in
 		json_array_append_new(list, item);
 	}
 	json_object_set_new(f, "staff", list);
+	who = v != NULL && v[CF_CARER_LINK].present ? v[CF_CARER_LINK].num : 0;
+	list = json_array();
+	json_array_foreach(json_object_get(form, "carers"), i, c)
+		json_array_append_new(list, json_pack("{s:O,s:O,s:b}", "value",
+		    json_object_get(c, "carer_link_id"), "name", json_object_get(c, "name"),
+		    "selected", json_integer_value(json_object_get(c,
+		    "carer_link_id")) == who));
+	json_object_set_new(f, "carers", list);
 	if (v != NULL && v[CF_KEY].present)
 		json_object_set_new(f, "idempotency_key", json_string(v[CF_KEY].str));
 	else if (cpa_random_token(fresh) == CPA_OK)
@@ -302,7 +322,7 @@ int
 contact_create(struct cpa_ctx *ctx)
 {
 	long long id = cpa_param_id(&ctx->req, "id");
-	const char *params[11], *code;
+	const char *params[12], *code;
 	const struct cpa_problem *p;
 	struct cpa_input in;
 	json_t *contact;
@@ -334,6 +354,7 @@ contact_create(struct cpa_ctx *ctx)
 	params[8] = cpa_value_or_null(&in.values[CF_CARER]);
 	params[9] = cpa_value_or_null(&in.values[CF_CRISIS]);
 	params[10] = cpa_value_or_null(&in.values[CF_NOTE]);
+	params[11] = cpa_value_or_null(&in.values[CF_CARER_LINK]);
 	if ((r = cpa_db_exec_keyed(ctx, &q_create, params)) == NULL) {
 		cpa_error_rc(ctx, ctx->db_rc);
 		return CPA_OK;

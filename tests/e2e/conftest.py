@@ -385,3 +385,176 @@ def team_member(make_team_staff, teams, signin):
     yield make
     for c in made:
         c.delete("/api/v1/session")
+
+
+# ------------------------------------------------------------------- carers
+#
+# Fixtures of the carers tests (test_carers_*.py); each module marks its
+# tests with carers_up.  kit is what those modules share: the contract's
+# shapes and the requests they make over and over.
+
+CARER_KEYS = {"id", "given_name", "family_name", "date_of_birth",
+              "young_carer", "phone", "email", "address", "postcode",
+              "preferred_contact", "version"}
+CONSENT_KEYS = {"id", "scope", "topics", "given_on", "review_on",
+                "review_due", "withdrawal", "note", "recorded_by_name",
+                "recorded_at"}
+ASSESSMENT_KEYS = {"id", "carer_link_id", "status", "offered_on",
+                   "offered_by_name", "responded_on", "referred_on",
+                   "la_reference", "completed_on", "outcome", "note",
+                   "version", "overdue"}
+LINK_KEYS = {"id", "carer", "relationship", "relationship_detail",
+             "lives_with", "started_on", "ended_on", "end_reason", "version",
+             "consent", "may_know", "assessments"}
+EVENT_KEYS = {"id", "kind", "occurred_on", "source", "source_id",
+              "carer_link_id", "carer_name", "note", "recorded_by_name"}
+CARER_TOPICS = ("care_plan", "crisis_plan", "medication", "appointments")
+
+import datetime  # noqa: E402  (this section's own imports)
+
+from cpa_e2e import get_json, unique_family_name  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def carers_up(env):
+    """Fails every test of a module at once, saying why, unless the
+    carers worker answers /healthz/carers through nginx with 200."""
+    require_worker(env, "carers")
+
+
+class CarersKit:
+    """Requests of the carers tests, through the JSON API, each checked
+    against the contract's shape where it answers a success."""
+
+    CARER_KEYS = CARER_KEYS
+    CONSENT_KEYS = CONSENT_KEYS
+    ASSESSMENT_KEYS = ASSESSMENT_KEYS
+    LINK_KEYS = LINK_KEYS
+    EVENT_KEYS = EVENT_KEYS
+    TOPICS = CARER_TOPICS
+
+    def __init__(self, db):
+        self.db = db
+
+    def today(self):
+        """The database's current date (the one the rules use)."""
+        return self.db.scalar("SELECT current_date")
+
+    def day(self, offset):
+        """Today plus offset days, as YYYY-MM-DD."""
+        return (self.today() + datetime.timedelta(days=offset)).isoformat()
+
+    @staticmethod
+    def carer_body(**over):
+        body = {"given_name": "Morwenna", "family_name":
+                unique_family_name("Tregarthen"), "relationship": "parent",
+                "phone": "07700 900456"}
+        body.update(over)
+        return {k: v for k, v in body.items() if v is not ...}
+
+    def add(self, c, su, **over):
+        return c.post(f"/api/v1/service-users/{su}/carers",
+                      json=self.carer_body(**over))
+
+    def added(self, c, su, **over):
+        """A new carer of person su; returns the LINK."""
+        r = self.add(c, su, **over)
+        assert r.status_code == 201, describe(r)
+        link = json_of(r)["carer_link"]
+        self.check_link(link)
+        return link
+
+    def check_link(self, link):
+        assert set(link) == LINK_KEYS, set(link) ^ LINK_KEYS
+        assert set(link["carer"]) == CARER_KEYS, \
+            set(link["carer"]) ^ CARER_KEYS
+        assert set(link["may_know"]) == set(CARER_TOPICS), link["may_know"]
+        if link["consent"] is not None:
+            assert set(link["consent"]) == CONSENT_KEYS, \
+                set(link["consent"]) ^ CONSENT_KEYS
+        for a in link["assessments"]:
+            assert set(a) == ASSESSMENT_KEYS, set(a) ^ ASSESSMENT_KEYS
+        return link
+
+    def person(self, c, su):
+        return get_json(c, f"/api/v1/service-users/{su}/carers")
+
+    def link(self, c, su, link_id):
+        """The LINK of person su's carers page with that id."""
+        found = [x for x in self.person(c, su)["carers"] if x["id"] == link_id]
+        assert len(found) == 1, (link_id, found)
+        return self.check_link(found[0])
+
+    def consent(self, c, link_id, **body):
+        return c.post(f"/api/v1/carer-links/{link_id}/consent", json=body)
+
+    def consented(self, c, link_id, scope, topics=(), **body):
+        """Records a consent decision; returns (CONSENT, LINK)."""
+        if topics:
+            body["topics"] = list(topics)
+        r = self.consent(c, link_id, scope=scope, **body)
+        assert r.status_code == 201, describe(r)
+        out = json_of(r)
+        assert set(out["consent"]) == CONSENT_KEYS, out
+        self.check_link(out["carer_link"])
+        return out["consent"], out["carer_link"]
+
+    def withdraw(self, c, link_id, **body):
+        return c.post(f"/api/v1/carer-links/{link_id}/consent/withdraw",
+                      json=body)
+
+    def offer(self, c, link_id, **body):
+        return c.post(f"/api/v1/carer-links/{link_id}/assessments", json=body)
+
+    def offered(self, c, link_id, **body):
+        r = self.offer(c, link_id, **body)
+        assert r.status_code == 201, describe(r)
+        a = json_of(r)["carer_assessment"]
+        assert set(a) == ASSESSMENT_KEYS, set(a) ^ ASSESSMENT_KEYS
+        return a
+
+    def act(self, c, a, action, version=None, **body):
+        body = dict(body, action=action,
+                    version=a["version"] if version is None else version)
+        return c.post(f"/api/v1/carer-assessments/{a['id']}", json=body)
+
+    def acted(self, c, a, action, status, **body):
+        r = self.act(c, a, action, **body)
+        assert r.status_code == 200, (action, describe(r))
+        out = json_of(r)["carer_assessment"]
+        assert set(out) == ASSESSMENT_KEYS, set(out) ^ ASSESSMENT_KEYS
+        assert out["status"] == status, out
+        return out
+
+    def involvement(self, c, su):
+        return get_json(c, f"/api/v1/service-users/{su}/involvement")[
+            "involvement"]
+
+    def involve(self, c, su, **body):
+        return c.post(f"/api/v1/service-users/{su}/involvement", json=body)
+
+    @staticmethod
+    def browser_body(form, values=()):
+        """What a browser submits for form (cpa_e2e.form_of) as the page
+        left it, with values typed over it: every input's value, checked
+        radios and checkboxes, each select's selected (else first) option,
+        text areas empty."""
+        body = {}
+        for name, kind, value, checked in form["fields"]:
+            if kind in ("radio", "checkbox"):
+                if checked:
+                    body[name] = value
+            elif kind == "select":
+                body.setdefault(name, form.get("selected", {}).get(name)
+                                or (form["options"].get(name) or [""])[0])
+            elif kind == "textarea":
+                body.setdefault(name, "")
+            else:
+                body[name] = value
+        body.update(values)
+        return body
+
+
+@pytest.fixture
+def kit(db):
+    return CarersKit(db)
