@@ -412,6 +412,10 @@ const char *cpa_label(const char *const *codes, const char *const *labels,
     const char *code);
 /* The words for cpa_episode_levels, in its order. */
 extern const char *const cpa_episode_level_labels[];
+/* A carer's relationship to the person (carer_link.relationship), codes
+ * NULL-terminated for CPA_FT_ENUM, and their words in the same order. */
+extern const char *const cpa_carer_relationships[];
+extern const char *const cpa_carer_relationship_labels[];
 /* A date, or a date and time as PostgreSQL writes them in JSON, in words:
  * "27 March 2025"; when a time of day follows the date ('T' or a space,
  * then HH:MM) and time_sep is not NULL, the date, time_sep and "14:05" (as

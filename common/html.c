@@ -759,6 +759,15 @@ const char *const cpa_episode_level_labels[] = {
 	"Standard", "Enhanced", "Complex", "Non-CPA", "Personalised care", NULL
 };
 
+const char *const cpa_carer_relationships[] = {
+	"partner", "parent", "child", "sibling", "other_relative", "friend",
+	"neighbour", "other", NULL
+};
+const char *const cpa_carer_relationship_labels[] = {
+	"Partner or spouse", "Parent", "Son or daughter", "Brother or sister",
+	"Other relative", "Friend", "Neighbour", "Other", NULL
+};
+
 const char *
 cpa_label(const char *const *codes, const char *const *labels, const char *code)
 {

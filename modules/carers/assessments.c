@@ -244,24 +244,40 @@ problem_answer(struct cpa_ctx *ctx, const char *code, const PGresult *r,
 	again(ctx, id, &one, p->status);
 }
 
+/* Answer status with the assessment that the change answering r wrote
+ * (assessment, service_user_id, site_id), audited as action on the
+ * assessment id with the detail "<what> on <its date at key><more>". */
+static void
+assessment_answer(struct cpa_ctx *ctx, PGresult *r, int status, const char *action,
+    const char *id, const char *what, const char *key, const char *more)
+{
+	json_t *assessment;
+
+	if ((assessment = cpa_db_json(ctx->arena, r, 0, "assessment")) == NULL) {
+		cpa_error(ctx, 500, NULL);
+		return;
+	}
+	cpa_audit(ctx, action, "carer_assessment", id, cpa_db_ll(r, 0, "service_user_id"),
+	    cpa_db_ll(r, 0, "site_id"), cpa_sprintf(ctx->arena, "%s on %s%s", what,
+	    json_string_value(json_object_get(assessment, key)), more));
+	cpa_answer_recorded(ctx, status, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
+	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O}", "carer_assessment",
+	    assessment));
+}
+
 /* ------------------------------------------------------------ offering */
 
 int
 assessment_offer(struct cpa_ctx *ctx)
 {
-	long long id = cpa_param_id(&ctx->req, "id");
+	long long id;
 	const char *params[3], *code;
 	struct cpa_input in;
-	json_t *assessment;
 	PGresult *r;
 
-	if (cpa_input_read(ctx, offer_fields, CPA_NFIELDS(offer_fields), &in) != CPA_OK)
+	if ((id = carers_form_id(ctx, "carer_link",
+	    offer_fields, CPA_NFIELDS(offer_fields), &in)) == 0)
 		return CPA_OK;
-	if (id == 0) {
-		cpa_db_begin(ctx);
-		cpa_not_found(ctx, "carer_link", cpa_param(&ctx->req, "id"));
-		return CPA_OK;
-	}
 	if (in.nerrors > 0) {
 		offer_again(ctx, id, &in, 422);
 		return CPA_OK;
@@ -277,17 +293,9 @@ assessment_offer(struct cpa_ctx *ctx)
 	}
 	if (r == NULL)
 		return CPA_OK;
-	if ((assessment = cpa_db_json(ctx->arena, r, 0, "assessment")) == NULL) {
-		cpa_error(ctx, 500, NULL);
-		return CPA_OK;
-	}
-	cpa_audit(ctx, "carer_assessment_offered", "carer_assessment",
-	    cpa_db_get(r, 0, "assessment_id"), cpa_db_ll(r, 0, "service_user_id"),
-	    cpa_db_ll(r, 0, "site_id"), cpa_sprintf(ctx->arena, "carer link %s, offered on %s",
-	    params[0], json_string_value(json_object_get(assessment, "offered_on"))));
-	cpa_answer_recorded(ctx, 201, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
-	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O}", "carer_assessment",
-	    assessment));
+	assessment_answer(ctx, r, 201, "carer_assessment_offered",
+	    cpa_db_get(r, 0, "assessment_id"), cpa_sprintf(ctx->arena,
+	    "carer link %s, offered", params[0]), "offered_on", "");
 	return CPA_OK;
 }
 
@@ -347,20 +355,15 @@ action_index(const char *action)
 int
 assessment_change(struct cpa_ctx *ctx)
 {
-	long long id = cpa_param_id(&ctx->req, "id");
+	long long id;
 	const char *params[7], *code, *action, *message = NULL;
 	struct cpa_input in;
-	json_t *assessment;
 	PGresult *r;
 	size_t i, k;
 
-	if (cpa_input_read(ctx, change_fields, CPA_NFIELDS(change_fields), &in) != CPA_OK)
+	if ((id = carers_form_id(ctx, "carer_assessment",
+	    change_fields, CPA_NFIELDS(change_fields), &in)) == 0)
 		return CPA_OK;
-	if (id == 0) {
-		cpa_db_begin(ctx);
-		cpa_not_found(ctx, "carer_assessment", cpa_param(&ctx->req, "id"));
-		return CPA_OK;
-	}
 	change_check(ctx, &in);
 	if (in.nerrors > 0) {
 		change_again(ctx, id, &in, 422);
@@ -383,19 +386,10 @@ assessment_change(struct cpa_ctx *ctx)
 	}
 	if (r == NULL)
 		return CPA_OK;
-	if ((assessment = cpa_db_json(ctx->arena, r, 0, "assessment")) == NULL) {
-		cpa_error(ctx, 500, NULL);
-		return CPA_OK;
-	}
-	cpa_audit(ctx, cpa_sprintf(ctx->arena, "carer_assessment_%s", action_done[k]),
-	    "carer_assessment", params[0], cpa_db_ll(r, 0, "service_user_id"),
-	    cpa_db_ll(r, 0, "site_id"), cpa_sprintf(ctx->arena, "%s on %s%s%s", action_done[k],
-	    json_string_value(json_object_get(assessment, strcmp(action, "refer") == 0 ?
+	assessment_answer(ctx, r, 200, cpa_sprintf(ctx->arena, "carer_assessment_%s",
+	    action_done[k]), params[0], action_done[k], strcmp(action, "refer") == 0 ?
 	    "referred_on" : strcmp(action, "complete") == 0 ? "completed_on" :
-	    "responded_on")), params[4] != NULL ? ", local authority reference " : "",
-	    params[4] != NULL ? params[4] : ""));
-	cpa_answer_recorded(ctx, 200, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
-	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O}", "carer_assessment",
-	    assessment));
+	    "responded_on", params[4] != NULL ? cpa_sprintf(ctx->arena,
+	    ", local authority reference %s", params[4]) : "");
 	return CPA_OK;
 }

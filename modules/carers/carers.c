@@ -171,7 +171,7 @@ static const struct cpa_field add_fields[] = {
 	DETAIL_FIELDS,
 	{ "carer_id", "Carer", CPA_FT_ID, 0, 0, 0, NULL },
 	{ "relationship", "Their relationship to the person", CPA_FT_ENUM, CPA_FF_REQUIRED,
-	    0, 0, carer_relationships },
+	    0, 0, cpa_carer_relationships },
 	{ "relationship_detail", "How they are related", CPA_FT_LINE, 0, 1, 100, NULL },
 	{ "lives_with", "Whether they live with the person", CPA_FT_BOOL, 0, 0, 0, NULL },
 	{ "started_on", "Date they started caring", CPA_FT_DATE, 0, 0, 0, NULL },
@@ -321,7 +321,7 @@ carers_person(struct cpa_ctx *ctx)
 int
 carer_add(struct cpa_ctx *ctx)
 {
-	long long id = cpa_param_id(&ctx->req, "id");
+	long long id;
 	const char *params[15], *code, *link_id;
 	struct cpa_input in;
 	json_t *link;
@@ -329,13 +329,9 @@ carer_add(struct cpa_ctx *ctx)
 	size_t i;
 	int linking;
 
-	if (cpa_input_read(ctx, add_fields, AF_COUNT, &in) != CPA_OK)
+	if ((id = carers_form_id(ctx, "service_user",
+	    add_fields, AF_COUNT, &in)) == 0)
 		return CPA_OK;
-	if (id == 0) {
-		cpa_db_begin(ctx);
-		cpa_not_found(ctx, "service_user", cpa_param(&ctx->req, "id"));
-		return CPA_OK;
-	}
 	linking = in.values[AF_CARER].present;
 	details_check(ctx, &in, linking);
 	if (in.values[AF_RELATIONSHIP].present &&
@@ -391,8 +387,7 @@ carer_add(struct cpa_ctx *ctx)
 static void
 edit_form(struct cpa_ctx *ctx, json_t *m, json_t *values, const struct cpa_input *in)
 {
-	json_t *f, *list;
-	const char *chosen;
+	json_t *f;
 	size_t i;
 
 	if (values == NULL)
@@ -402,15 +397,10 @@ edit_form(struct cpa_ctx *ctx, json_t *m, json_t *values, const struct cpa_input
 	for (i = 0; in != NULL && i < in->nerrors; i++)
 		json_object_set_new(f, cpa_sprintf(ctx->arena, "error_%s", in->errors[i].field),
 		    json_string(in->errors[i].message));
-	chosen = json_string_value(json_object_get(f, "preferred_contact"));
-	list = json_array();
-	for (i = 0; carer_contacts[i] != NULL; i++)
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "value",
-		    carer_contacts[i], "label", carer_contact_labels[i], "id", i == 0 ?
-		    "preferred_contact" : cpa_sprintf(ctx->arena, "preferred_contact-%s",
-		    carer_contacts[i]), "checked", chosen != NULL &&
-		    strcmp(chosen, carer_contacts[i]) == 0));
-	json_object_set_new(f, "contacts", list);
+	json_object_set_new(f, "prefix", json_string(""));
+	json_object_set_new(f, "contacts", carers_radios(ctx, f, "preferred_contact", 1,
+	    carer_contacts, carer_contact_labels, NULL));
+	json_object_set_new(f, "contact_optional", json_false());
 	json_object_set_new(f, "young_checked", json_boolean(json_is_true(json_object_get(f,
 	    "young_carer")) || (json_is_string(json_object_get(f, "young_carer")) &&
 	    strcmp(json_string_value(json_object_get(f, "young_carer")), "true") == 0)));
@@ -450,9 +440,8 @@ carer_model(struct cpa_ctx *ctx, long long id, json_t *values, const struct cpa_
 		goto out;
 	edit_form(ctx, m, values, in);
 	values = NULL;
-	json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena, "Carer: %s",
-	    cpa_person_name(ctx->arena, carer))));
-	cpa_json_annotate(m, carers_present, NULL);
+	carers_page_words(m, cpa_sprintf(ctx->arena, "Carer: %s",
+	    cpa_person_name(ctx->arena, carer)));
 out:
 	json_decref(values);
 	return m;
@@ -494,7 +483,7 @@ carer_again(struct cpa_ctx *ctx, long long id, const struct cpa_input *in, int s
 int
 carer_update(struct cpa_ctx *ctx)
 {
-	long long id = cpa_param_id(&ctx->req, "id");
+	long long id;
 	const char *params[11], *code;
 	const struct cpa_problem *p;
 	struct cpa_input in, one;
@@ -502,13 +491,9 @@ carer_update(struct cpa_ctx *ctx)
 	PGresult *r;
 	size_t i;
 
-	if (cpa_input_read(ctx, update_fields, UF_COUNT, &in) != CPA_OK)
+	if ((id = carers_form_id(ctx, "carer",
+	    update_fields, UF_COUNT, &in)) == 0)
 		return CPA_OK;
-	if (id == 0) {
-		cpa_db_begin(ctx);
-		cpa_not_found(ctx, "carer", cpa_param(&ctx->req, "id"));
-		return CPA_OK;
-	}
 	details_check(ctx, &in, 0);
 	if (cpa_input_refused(ctx, &in, carer_again, id))
 		return CPA_OK;

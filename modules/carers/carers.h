@@ -80,9 +80,9 @@
 	" AND ce.ended_at IS NULL AND " CALLER_COVERS("ce.team_id") ")"
 
 /* The vocabulary, NULL-terminated, codes and their words in parallel
- * arrays (the carer_link, carer, carer_consent, carer_assessment and
- * carer_involvement columns of 010_carers.sql). */
-extern const char *const carer_relationships[], *const carer_relationship_labels[];
+ * arrays (the carer, carer_consent, carer_assessment and
+ * carer_involvement columns of 010_carers.sql; carer_link.relationship
+ * is cpa_carer_relationships). */
 extern const char *const carer_contacts[], *const carer_contact_labels[];
 extern const char *const carer_scopes[], *const carer_scope_labels[];
 extern const char *const carer_topics[], *const carer_topic_labels[];
@@ -91,6 +91,21 @@ extern const char *const carer_actions[], *const carer_action_labels[];
 extern const char *const carer_kinds[], *const carer_kind_labels[];
 /* The kinds recorded by hand (involvement_add). */
 extern const char *const carer_manual_kinds[];
+/* Radios or checkboxes: [{value, label, id, checked}], ids "<base>" for
+ * the first (where the error summary leads) and "<base>-<code>" after;
+ * checked where chosen (a code or a list of codes) has the code; only the
+ * codes of only (NULL: all) are offered.  A new array (ids kept by the
+ * arena). */
+json_t *carers_choices(struct cpa_ctx *ctx, const char *base,
+    const char *const *codes, const char *const *labels,
+    const char *const *only, const json_t *chosen);
+/* A choice of form f (its prefix and errors set) for carers_radios.html:
+ * {name, error (f's "error_<name>" or null), inline, items (carers_choices
+ * of codes, labels and only, ids from f's prefix and name, checked as
+ * f's value of name)}.  A new object. */
+json_t *carers_radios(struct cpa_ctx *ctx, const json_t *f, const char *name,
+    int inline_, const char *const *codes, const char *const *labels,
+    const char *const *only);
 /* A cpa_annotate_fn for pages: "<key>_label" in words beside the codes
  * above (relationship, preferred_contact, scope, status, kind), and
  * cpa_date_words. */
@@ -119,6 +134,18 @@ void carers_refuse(struct cpa_ctx *ctx, const struct cpa_problem *p,
     const char *message, long long service_user_id, long long site_id,
     const char *entity, const char *id, const char *attempt, const char *form,
     const struct cpa_input *in);
+/* Give page model m its title (copied) and the words of its codes
+ * (carers_present). */
+void carers_page_words(json_t *m, const char *title);
+/* For each pair of a column name and a json_t ** after r, up to a NULL
+ * name: the JSON of row 0's column (kept by the arena).  0, or -1 after
+ * answering 500 when one is NULL or not JSON. */
+int carers_row_json(struct cpa_ctx *ctx, const PGresult *r, ...);
+/* The route's id ("id") of a form about entity, the form read into in
+ * (cpa_input_read with fields, nfields); 0 with the response written
+ * when cpa_input_read answered, or 404 when the id is not one. */
+long long carers_form_id(struct cpa_ctx *ctx, const char *entity,
+    const struct cpa_field *fields, size_t nfields, struct cpa_input *in);
 /* A carer link (CARER_LINK_JSON) read in the request's transaction: kept
  * by the arena, or NULL after answering the failure (404 when the link is
  * not visible). */

@@ -324,6 +324,44 @@ consent_again(struct cpa_ctx *ctx, const char *link, const char *form,
 	carers_page_again_with(ctx, su, form, in, values, status);
 }
 
+/* Whether the consent change action to link link_id, whose statement
+ * answered r (a row with problem, service_user_id, site_id), was refused;
+ * if so the refusal is answered (carers_refuse, with form and in). */
+static int
+consent_refused(struct cpa_ctx *ctx, PGresult *r, const char *link_id,
+    const char *action, const char *form, const struct cpa_input *in)
+{
+	const char *code;
+
+	if ((code = cpa_db_get(r, 0, "problem")) == NULL)
+		return 0;
+	carers_refuse(ctx, problem_of(code), NULL, cpa_db_ll(r, 0, "service_user_id"),
+	    cpa_db_ll(r, 0, "site_id"), "carer_link", link_id, action, form, in);
+	return 1;
+}
+
+/* Answer the consent change action to link link_id, done by the statement
+ * that answered r (consent, consent_id, service_user_id, site_id): audited
+ * with detail, 201 with the consent and the link read again. */
+static void
+consent_answer(struct cpa_ctx *ctx, PGresult *r, const char *link_id,
+    const char *action, const char *detail)
+{
+	json_t *consent, *link;
+
+	if ((consent = cpa_db_json(ctx->arena, r, 0, "consent")) == NULL) {
+		cpa_error(ctx, 500, NULL);
+		return;
+	}
+	if ((link = carers_link_json(ctx, link_id)) == NULL)
+		return;
+	cpa_audit(ctx, action, "carer_consent", cpa_db_get(r, 0, "consent_id"),
+	    cpa_db_ll(r, 0, "service_user_id"), cpa_db_ll(r, 0, "site_id"), detail);
+	cpa_answer_recorded(ctx, 201, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
+	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O,s:O}", "consent", consent,
+	    "carer_link", link));
+}
+
 /* The checks that need no database: topics iff limited; from a JSON
  * client, nothing the scope does not take (a form's unused controls
  * are dropped instead). */
@@ -357,9 +395,9 @@ int
 consent_record(struct cpa_ctx *ctx)
 {
 	long long id = cpa_param_id(&ctx->req, "id");
-	const char *params[6], *code, *form;
+	const char *params[6], *form;
 	struct cpa_input in, one;
-	json_t *topics, *consent, *link;
+	json_t *topics;
 	PGresult *r;
 
 	if (cpa_input_read(ctx, record_fields, CPA_NFIELDS(record_fields), &in) != CPA_OK)
@@ -387,12 +425,8 @@ consent_record(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	if ((r = cpa_fetch(ctx, &q_record, params, "carer_link")) == NULL)
 		return CPA_OK;
-	if ((code = cpa_db_get(r, 0, "problem")) != NULL) {
-		carers_refuse(ctx, problem_of(code), NULL, cpa_db_ll(r, 0, "service_user_id"),
-		    cpa_db_ll(r, 0, "site_id"), "carer_link", params[0],
-		    "carer_consent_recorded", form, &in);
+	if (consent_refused(ctx, r, params[0], "carer_consent_recorded", form, &in))
 		return CPA_OK;
-	}
 	memset(&one, 0, sizeof(one));
 	one.fields = in.fields;
 	one.nfields = in.nfields;
@@ -403,39 +437,23 @@ consent_record(struct cpa_ctx *ctx)
 		consent_again(ctx, params[0], form, &one, topics, 422);
 		return CPA_OK;
 	}
-	if ((consent = cpa_db_json(ctx->arena, r, 0, "consent")) == NULL) {
-		cpa_error(ctx, 500, NULL);
-		return CPA_OK;
-	}
-	if ((link = carers_link_json(ctx, params[0])) == NULL)
-		return CPA_OK;
-	cpa_audit(ctx, "carer_consent_recorded", "carer_consent",
-	    cpa_db_get(r, 0, "consent_id"), cpa_db_ll(r, 0, "service_user_id"),
-	    cpa_db_ll(r, 0, "site_id"), cpa_sprintf(ctx->arena, "carer link %s, scope %s%s%s",
-	    params[0], params[1], json_array_size(topics) > 0 ? ": " : "",
-	    topics_text(ctx, topics)));
-	cpa_answer_recorded(ctx, 201, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
-	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O,s:O}", "consent", consent,
-	    "carer_link", link));
+	consent_answer(ctx, r, params[0], "carer_consent_recorded",
+	    cpa_sprintf(ctx->arena, "carer link %s, scope %s%s%s", params[0], params[1],
+	    json_array_size(topics) > 0 ? ": " : "", topics_text(ctx, topics)));
 	return CPA_OK;
 }
 
 int
 consent_withdraw(struct cpa_ctx *ctx)
 {
-	long long id = cpa_param_id(&ctx->req, "id");
-	const char *params[2], *code, *form;
+	long long id;
+	const char *params[2], *form;
 	struct cpa_input in;
-	json_t *consent, *link;
 	PGresult *r;
 
-	if (cpa_input_read(ctx, withdraw_fields, CPA_NFIELDS(withdraw_fields), &in) != CPA_OK)
+	if ((id = carers_form_id(ctx, "carer_link",
+	    withdraw_fields, CPA_NFIELDS(withdraw_fields), &in)) == 0)
 		return CPA_OK;
-	if (id == 0) {
-		cpa_db_begin(ctx);
-		cpa_not_found(ctx, "carer_link", cpa_param(&ctx->req, "id"));
-		return CPA_OK;
-	}
 	params[0] = cpa_id_param(ctx->arena, id);
 	params[1] = cpa_value_or_null(&in.values[WF_NOTE]);
 	form = cpa_sprintf(ctx->arena, "withdraw-%lld", id);
@@ -446,25 +464,11 @@ consent_withdraw(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	if ((r = cpa_fetch(ctx, &q_withdraw, params, "carer_link")) == NULL)
 		return CPA_OK;
-	if ((code = cpa_db_get(r, 0, "problem")) != NULL) {
-		carers_refuse(ctx, problem_of(code), NULL, cpa_db_ll(r, 0, "service_user_id"),
-		    cpa_db_ll(r, 0, "site_id"), "carer_link", params[0],
-		    "carer_consent_withdrawn", form, &in);
+	if (consent_refused(ctx, r, params[0], "carer_consent_withdrawn", form, &in))
 		return CPA_OK;
-	}
-	if ((consent = cpa_db_json(ctx->arena, r, 0, "consent")) == NULL) {
-		cpa_error(ctx, 500, NULL);
-		return CPA_OK;
-	}
-	if ((link = carers_link_json(ctx, params[0])) == NULL)
-		return CPA_OK;
-	cpa_audit(ctx, "carer_consent_withdrawn", "carer_consent",
-	    cpa_db_get(r, 0, "consent_id"), cpa_db_ll(r, 0, "service_user_id"),
-	    cpa_db_ll(r, 0, "site_id"), cpa_sprintf(ctx->arena,
-	    "carer link %s, was %s", params[0], cpa_db_get(r, 0, "was")));
-	cpa_answer_recorded(ctx, 201, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
-	    cpa_db_ll(r, 0, "service_user_id")), json_pack("{s:O,s:O}", "consent", consent,
-	    "carer_link", link));
+	consent_answer(ctx, r, params[0], "carer_consent_withdrawn",
+	    cpa_sprintf(ctx->arena, "carer link %s, was %s", params[0],
+	    cpa_db_get(r, 0, "was")));
 	return CPA_OK;
 }
 
@@ -530,14 +534,10 @@ carer_copy_care_plan(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	if ((r = copy_load(ctx, &q_care_plan, cpa_param_id(&ctx->req, "id"))) == NULL)
 		return CPA_OK;
-	carer = cpa_db_json(ctx->arena, r, 0, "carer");
-	su = cpa_db_json(ctx->arena, r, 0, "service_user");
-	sections = cpa_db_json(ctx->arena, r, 0, "sections");
 	coordinator = cpa_db_json(ctx->arena, r, 0, "coordinator");
-	if (carer == NULL || su == NULL || sections == NULL) {
-		cpa_error(ctx, 500, NULL);
+	if (carers_row_json(ctx, r, "carer", &carer, "service_user", &su, "sections",
+	    &sections, (const char *)NULL) != 0)
 		return CPA_OK;
-	}
 	if (!cpa_db_flag(r, 0, "k_care_plan") && !cpa_db_flag(r, 0, "k_crisis_plan") &&
 	    !cpa_db_flag(r, 0, "k_medication")) {
 		copy_refuse(ctx, r, carer, su, "care plan");
@@ -580,10 +580,8 @@ carer_copy_care_plan(struct cpa_ctx *ctx)
 		    json_integer(cpa_db_ll(r, 0, "service_user_id")));
 		json_object_set_new(m, "appointments", json_boolean(cpa_db_flag(r, 0,
 		    "k_appointments")));
-		json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena,
-		    "Care plan for %s about %s", cpa_person_name(ctx->arena, carer),
-		    cpa_person_name(ctx->arena, su))));
-		cpa_json_annotate(m, carers_present, NULL);
+		carers_page_words(m, cpa_sprintf(ctx->arena, "Care plan for %s about %s",
+		    cpa_person_name(ctx->arena, carer), cpa_person_name(ctx->arena, su)));
 	}
 	cpa_commit_render(ctx, 200, "carer_copy_care_plan", m);
 	return CPA_OK;
@@ -600,13 +598,10 @@ carer_copy_safety_plan(struct cpa_ctx *ctx)
 	cpa_db_begin(ctx);
 	if ((r = copy_load(ctx, &q_safety_plan, cpa_param_id(&ctx->req, "id"))) == NULL)
 		return CPA_OK;
-	carer = cpa_db_json(ctx->arena, r, 0, "carer");
-	su = cpa_db_json(ctx->arena, r, 0, "service_user");
 	coordinator = cpa_db_json(ctx->arena, r, 0, "coordinator");
-	if (carer == NULL || su == NULL) {
-		cpa_error(ctx, 500, NULL);
+	if (carers_row_json(ctx, r, "carer", &carer, "service_user", &su,
+	    (const char *)NULL) != 0)
 		return CPA_OK;
-	}
 	if (!cpa_db_flag(r, 0, "k_crisis_plan")) {
 		copy_refuse(ctx, r, carer, su, "safety plan");
 		return CPA_OK;
@@ -634,10 +629,8 @@ carer_copy_safety_plan(struct cpa_ctx *ctx)
 		json_object_set_new(m, "full", json_boolean(full));
 		json_object_set_new(m, "service_user_id",
 		    json_integer(cpa_db_ll(r, 0, "service_user_id")));
-		json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena,
-		    "Safety plan for %s about %s", cpa_person_name(ctx->arena, carer),
-		    cpa_person_name(ctx->arena, su))));
-		cpa_json_annotate(m, carers_present, NULL);
+		carers_page_words(m, cpa_sprintf(ctx->arena, "Safety plan for %s about %s",
+		    cpa_person_name(ctx->arena, carer), cpa_person_name(ctx->arena, su)));
 	}
 	cpa_commit_render(ctx, 200, "carer_copy_safety_plan", m);
 	return CPA_OK;

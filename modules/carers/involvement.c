@@ -148,7 +148,7 @@ add_again(struct cpa_ctx *ctx, long long id, const struct cpa_input *in, int sta
 int
 involvement_add(struct cpa_ctx *ctx)
 {
-	long long id = cpa_param_id(&ctx->req, "id");
+	long long id;
 	const char *params[5], *code;
 	const struct cpa_problem *p;
 	struct cpa_input in, one;
@@ -156,13 +156,9 @@ involvement_add(struct cpa_ctx *ctx)
 	PGresult *r;
 	size_t i;
 
-	if (cpa_input_read(ctx, add_fields, CPA_NFIELDS(add_fields), &in) != CPA_OK)
+	if ((id = carers_form_id(ctx, "service_user",
+	    add_fields, CPA_NFIELDS(add_fields), &in)) == 0)
 		return CPA_OK;
-	if (id == 0) {
-		cpa_db_begin(ctx);
-		cpa_not_found(ctx, "service_user", cpa_param(&ctx->req, "id"));
-		return CPA_OK;
-	}
 	if (in.values[IF_KIND].present && strcmp(in.values[IF_KIND].str, "other") == 0 &&
 	    !in.values[IF_NOTE].present && cpa_input_error(&in, "note") == NULL)
 		cpa_input_add_error(ctx->arena, &in, "note",

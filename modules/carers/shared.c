@@ -10,19 +10,12 @@
  * other people who could be linked.  The forms are built here, in C,
  * from defaults (today, the only carer) or from what was typed.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "carers.h"
 
-const char *const carer_relationships[] = {
-	"partner", "parent", "child", "sibling", "other_relative", "friend",
-	"neighbour", "other", NULL
-};
-const char *const carer_relationship_labels[] = {
-	"Partner or spouse", "Parent", "Son or daughter", "Brother or sister",
-	"Other relative", "Friend", "Neighbour", "Other", NULL
-};
 const char *const carer_contacts[] = {
 	"phone", "text", "email", "post", "in_person", NULL
 };
@@ -140,7 +133,7 @@ static const struct {
 	const char *const *codes;
 	const char *const *labels;
 } vocab[] = {
-	{ "relationship", carer_relationships, carer_relationship_labels },
+	{ "relationship", cpa_carer_relationships, cpa_carer_relationship_labels },
 	{ "preferred_contact", carer_contacts, carer_contact_labels },
 	{ "scope", carer_scopes, carer_scope_labels },
 	{ "status", carer_statuses, carer_status_labels },
@@ -189,11 +182,8 @@ chosen_has(const json_t *chosen, const char *code)
 	return 0;
 }
 
-/* Radios or checkboxes: [{value, label, id, checked}], ids "<base>" for
- * the first (where the error summary leads) and "<base>-<code>" after;
- * only the codes of only (NULL: all) are offered. */
-static json_t *
-choices(struct cpa_ctx *ctx, const char *base, const char *const *codes,
+json_t *
+carers_choices(struct cpa_ctx *ctx, const char *base, const char *const *codes,
     const char *const *labels, const char *const *only, const json_t *chosen)
 {
 	json_t *out = json_array();
@@ -266,10 +256,9 @@ link_forms(struct cpa_ctx *ctx, json_t *l, const char *today, const char *again,
 
 	name = cpa_sprintf(ctx->arena, "consent-%lld", id);
 	f = form_state(ctx, name, json_pack("{s:s}", "given_on", today), again, values, in);
-	json_object_set_new(f, "scopes", choices(ctx, cpa_sprintf(ctx->arena, "%sscope",
-	    json_string_value(json_object_get(f, "prefix"))), carer_scopes,
-	    carer_scope_labels, NULL, json_object_get(f, "scope")));
-	json_object_set_new(f, "topic_choices", choices(ctx, cpa_sprintf(ctx->arena,
+	json_object_set_new(f, "scopes", carers_radios(ctx, f, "scope", 0, carer_scopes,
+	    carer_scope_labels, NULL));
+	json_object_set_new(f, "topic_choices", carers_choices(ctx, cpa_sprintf(ctx->arena,
 	    "%stopics", json_string_value(json_object_get(f, "prefix"))), carer_topics,
 	    carer_topic_labels, NULL, json_object_get(f, "topics")));
 	json_object_set_new(l, "consent_form", f);
@@ -297,10 +286,8 @@ link_forms(struct cpa_ctx *ctx, json_t *l, const char *today, const char *again,
 		    (long long)json_integer_value(json_object_get(a, "id")));
 		f = form_state(ctx, name, json_pack("{s:s,s:O}", "on", today, "version",
 		    json_object_get(a, "version")), again, values, in);
-		json_object_set_new(f, "actions", choices(ctx, cpa_sprintf(ctx->arena,
-		    "%saction", json_string_value(json_object_get(f, "prefix"))),
-		    carer_actions, carer_action_labels, next_actions[k].actions,
-		    json_object_get(f, "action")));
+		json_object_set_new(f, "actions", carers_radios(ctx, f, "action", 0,
+		    carer_actions, carer_action_labels, next_actions[k].actions));
 		json_object_set_new(f, "can_refer", json_boolean(strcmp(status,
 		    "accepted") == 0));
 		json_object_set_new(f, "can_complete", json_boolean(strcmp(status,
@@ -328,12 +315,11 @@ page_forms(struct cpa_ctx *ctx, json_t *m, const json_t *existing, const char *t
 
 	f = form_state(ctx, "add", json_pack("{s:s}", "started_on", today), again,
 	    values, in);
-	json_object_set_new(f, "relationships", choices(ctx, "add-relationship",
-	    carer_relationships, carer_relationship_labels, NULL,
-	    json_object_get(f, "relationship")));
-	json_object_set_new(f, "contacts", choices(ctx, "add-preferred_contact",
-	    carer_contacts, carer_contact_labels, NULL,
-	    json_object_get(f, "preferred_contact")));
+	json_object_set_new(f, "relationships", carers_radios(ctx, f, "relationship", 0,
+	    cpa_carer_relationships, cpa_carer_relationship_labels, NULL));
+	json_object_set_new(f, "contacts", carers_radios(ctx, f, "preferred_contact", 1,
+	    carer_contacts, carer_contact_labels, NULL));
+	json_object_set_new(f, "contact_optional", json_true());
 	list = json_array();
 	chosen = json_object_get(f, "carer_id");
 	json_array_foreach(existing, i, c)
@@ -357,8 +343,8 @@ page_forms(struct cpa_ctx *ctx, json_t *m, const json_t *existing, const char *t
 		    (json_is_string(chosen) && json_integer_value(json_object_get(c, "id")) ==
 		    strtoll(json_string_value(chosen), NULL, 10))));
 	json_object_set_new(f, "carers", current);
-	json_object_set_new(f, "kinds", choices(ctx, "involvement-kind", carer_kinds,
-	    carer_kind_labels, carer_manual_kinds, json_object_get(f, "kind")));
+	json_object_set_new(f, "kinds", carers_radios(ctx, f, "kind", 0, carer_kinds,
+	    carer_kind_labels, carer_manual_kinds));
 	json_object_set_new(m, "involvement_form", f);
 }
 
@@ -376,13 +362,9 @@ carers_person_model(struct cpa_ctx *ctx, long long id, const char *form, json_t 
 	if ((r = cpa_person_page_load(ctx, &q_person, id, ctx->req.wants_json ? "false" :
 	    "true", "carers")) == NULL)
 		goto out;
-	carers = cpa_db_json(ctx->arena, r, 0, "carers");
-	involvement = cpa_db_json(ctx->arena, r, 0, "involvement");
-	su = cpa_db_json(ctx->arena, r, 0, "service_user");
-	if (carers == NULL || involvement == NULL || su == NULL) {
-		cpa_error(ctx, 500, NULL);
+	if (carers_row_json(ctx, r, "carers", &carers, "involvement", &involvement,
+	    "service_user", &su, (const char *)NULL) != 0)
 		goto out;
-	}
 	json_array_foreach(carers, i, l)
 		if (json_is_null(json_object_get(l, "ended_on")))
 			current++;
@@ -405,9 +387,8 @@ carers_person_model(struct cpa_ctx *ctx, long long id, const char *form, json_t 
 	page_forms(ctx, m, existing, today, form, values, in);
 	json_object_set_new(m, "today", json_string(today));
 	json_object_set_new(m, "former", json_boolean(ended > 0));
-	json_object_set_new(m, "title", json_string(cpa_sprintf(ctx->arena, "Carers: %s",
-	    cpa_person_name(ctx->arena, su))));
-	cpa_json_annotate(m, carers_present, NULL);
+	carers_page_words(m, cpa_sprintf(ctx->arena, "Carers: %s",
+	    cpa_person_name(ctx->arena, su)));
 out:
 	json_decref(values);
 	return m;
@@ -498,4 +479,59 @@ carers_link_person(struct cpa_ctx *ctx, const char *link_id)
 	if ((r = cpa_fetch(ctx, &q_link_person, params, "carer_link")) == NULL)
 		return 0;
 	return cpa_db_ll(r, 0, "service_user_id");
+}
+
+json_t *
+carers_radios(struct cpa_ctx *ctx, const json_t *f, const char *name, int inline_,
+    const char *const *codes, const char *const *labels, const char *const *only)
+{
+	const char *prefix = json_string_value(json_object_get(f, "prefix"));
+
+	return json_pack("{s:s,s:O?,s:b,s:o}", "name", name, "error",
+	    json_object_get(f, cpa_sprintf(ctx->arena, "error_%s", name)), "inline",
+	    inline_, "items", carers_choices(ctx, cpa_sprintf(ctx->arena, "%s%s",
+	    prefix != NULL ? prefix : "", name), codes, labels, only,
+	    json_object_get(f, name)));
+}
+
+long long
+carers_form_id(struct cpa_ctx *ctx, const char *entity, const struct cpa_field *fields,
+    size_t nfields, struct cpa_input *in)
+{
+	long long id;
+
+	if (cpa_input_read(ctx, fields, nfields, in) != CPA_OK)
+		return 0;
+	if ((id = cpa_param_id(&ctx->req, "id")) == 0) {
+		cpa_db_begin(ctx);
+		cpa_not_found(ctx, entity, cpa_param(&ctx->req, "id"));
+	}
+	return id;
+}
+
+void
+carers_page_words(json_t *m, const char *title)
+{
+	json_object_set_new(m, "title", json_string(title));
+	cpa_json_annotate(m, carers_present, NULL);
+}
+
+int
+carers_row_json(struct cpa_ctx *ctx, const PGresult *r, ...)
+{
+	va_list ap;
+	const char *col;
+	json_t **out;
+	int rc = 0;
+
+	va_start(ap, r);
+	while ((col = va_arg(ap, const char *)) != NULL) {
+		out = va_arg(ap, json_t **);
+		if ((*out = cpa_db_json(ctx->arena, r, 0, col)) == NULL)
+			rc = -1;
+	}
+	va_end(ap);
+	if (rc != 0)
+		cpa_error(ctx, 500, NULL);
+	return rc;
 }

@@ -334,15 +334,6 @@ static const char *const method_codes[] = {
 static const char *const method_labels[] = {
 	"In person", "By post", "By email", "By secure message", NULL
 };
-/* A carer's relationship to the person (carer_link.relationship, 010). */
-static const char *const relationship_codes[] = {
-	"partner", "parent", "child", "sibling", "other_relative", "friend",
-	"neighbour", "other", NULL
-};
-static const char *const relationship_labels[] = {
-	"Partner or spouse", "Parent", "Son or daughter", "Brother or sister",
-	"Other relative", "Friend", "Neighbour", "Other", NULL
-};
 /* The same, inside a sentence of the printed plan. */
 static const char *const method_words[] = {
 	"in person", "by post", "by email", "by secure message", NULL
@@ -958,7 +949,7 @@ carer_choices(struct cpa_ctx *ctx, const json_t *carers, const char *chosen)
 		want = 0;
 	json_array_foreach(carers, i, c) {
 		link = json_integer_value(json_object_get(c, "carer_link_id"));
-		rel = cpa_label(relationship_codes, relationship_labels,
+		rel = cpa_label(cpa_carer_relationships, cpa_carer_relationship_labels,
 		    json_string_value(json_object_get(c, "relationship")));
 		json_array_append_new(out, json_pack("{s:I,s:s,s:b}", "value",
 		    (json_int_t)link, "label", cpa_sprintf(ctx->arena, "%s (%s)%s",

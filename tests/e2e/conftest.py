@@ -526,33 +526,20 @@ class CarersKit:
         assert out["status"] == status, out
         return out
 
+    def ended(self, c, link, reason="Moved"):
+        """End the carer link link (a LINK, its version current) for
+        reason; returns the answer's body."""
+        r = c.post(f"/api/v1/carer-links/{link['id']}/end",
+                   json={"version": link["version"], "end_reason": reason})
+        assert r.status_code == 200, describe(r)
+        return json_of(r)
+
     def involvement(self, c, su):
         return get_json(c, f"/api/v1/service-users/{su}/involvement")[
             "involvement"]
 
     def involve(self, c, su, **body):
         return c.post(f"/api/v1/service-users/{su}/involvement", json=body)
-
-    @staticmethod
-    def browser_body(form, values=()):
-        """What a browser submits for form (cpa_e2e.form_of) as the page
-        left it, with values typed over it: every input's value, checked
-        radios and checkboxes, each select's selected (else first) option,
-        text areas empty."""
-        body = {}
-        for name, kind, value, checked in form["fields"]:
-            if kind in ("radio", "checkbox"):
-                if checked:
-                    body[name] = value
-            elif kind == "select":
-                body.setdefault(name, form.get("selected", {}).get(name)
-                                or (form["options"].get(name) or [""])[0])
-            elif kind == "textarea":
-                body.setdefault(name, "")
-            else:
-                body[name] = value
-        body.update(values)
-        return body
 
 
 @pytest.fixture

@@ -815,6 +815,25 @@ def fill_form(form, values):
     return body
 
 
+def browser_body(form, values=()):
+    """What a browser submits for form (form_of) as the page left it, with
+    values typed over it: every input's value, checked radios and
+    checkboxes, each select's first option, empty text areas."""
+    body = {}
+    for name, kind, value, checked in form["fields"]:
+        if kind in ("radio", "checkbox"):
+            if checked:
+                body[name] = value
+        elif kind == "select":
+            body.setdefault(name, (form["options"].get(name) or [""])[0])
+        elif kind == "textarea":
+            body.setdefault(name, "")
+        else:
+            body[name] = value
+    body.update(values)
+    return body
+
+
 # --------------------------------------------------------------------- risk
 #
 # Helpers for the tests of the risk worker (test_risk_*.py).

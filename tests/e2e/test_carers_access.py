@@ -106,9 +106,7 @@ def test_carer_of_a_person_covered_only_through_ended_link(north, kit, db,
     support or supported (an ended link counts)."""
     c = north["c"]
     link = kit.link(c, north["person"]["id"], north["link"]["id"])
-    r = c.post(f"/api/v1/carer-links/{link['id']}/end",
-               json={"version": link["version"], "end_reason": "Moved"})
-    assert r.status_code == 200, describe(r)
+    kit.ended(c, link)
     r = c.get(f"/api/v1/carers/{north['carer']['id']}")
     assert r.status_code == 200, describe(r)
     assert [s["ended_on"] is not None for s in json_of(r)["supports"]] == [True]

@@ -133,9 +133,7 @@ def test_offer_refusals(linked, kit, db):
 
 def test_offer_on_ended_link_is_409(linked, kit, db):
     c, link = linked["c"], linked["link"]
-    r = c.post(f"/api/v1/carer-links/{link['id']}/end",
-               json={"version": link["version"], "end_reason": "Moved away"})
-    assert r.status_code == 200, describe(r)
+    kit.ended(c, link, "Moved away")
     r = kit.offer(c, link["id"])
     assert r.status_code == 409, describe(r)
     assert db.scalar("SELECT count(*) FROM carer_assessment"

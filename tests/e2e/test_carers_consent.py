@@ -10,8 +10,8 @@ every decision and every copy audited."""
 
 import pytest
 
-from cpa_e2e import (HTML, RUN_LETTERS, describe, form_of, get_json,
-                     html_text, is_html, json_of, risk_act, risk_content,
+from cpa_e2e import (HTML, RUN_LETTERS, browser_body, describe, form_of,
+                     get_json, html_text, is_html, json_of, risk_act, risk_content,
                      risk_ok, risk_save, risk_start)
 
 pytestmark = pytest.mark.usefixtures("carers_up")
@@ -339,9 +339,7 @@ def test_consent_on_ended_link_is_409(world, kit, db):
     c, link = world["c"], world["link"]
     kit.consented(c, link["id"], "full")
     current = kit.link(c, world["person"]["id"], link["id"])
-    r = c.post(f"/api/v1/carer-links/{link['id']}/end",
-               json={"version": current["version"], "end_reason": "Moved"})
-    assert r.status_code == 200, describe(r)
+    kit.ended(c, current)
     r = kit.consent(c, link["id"], scope="full")
     assert r.status_code == 409, describe(r)
     # An ended link's carer may be told nothing, whatever was agreed.
@@ -444,16 +442,8 @@ def test_copy_page_form_records_the_copy(world, kit, db):
     p = c.get(copy_url(link["id"], "care-plan", api=False), headers=HTML)
     assert p.status_code == 200, describe(p)
     form = form_of(p.text, f"/care-plan-versions/{vid}/copies")
-    body = {}
-    for name, kind, value, checked in form["fields"]:
-        if kind in ("radio", "checkbox"):
-            if checked:
-                body[name] = value
-        elif kind == "select":
-            body.setdefault(name, (form["options"].get(name) or [""])[0])
-        elif kind != "textarea":
-            body[name] = value
-    r = c.post(f"/care-plan-versions/{vid}/copies", data=body, headers=HTML)
+    r = c.post(f"/care-plan-versions/{vid}/copies", data=browser_body(form),
+               headers=HTML)
     assert r.status_code == 303, describe(r)
     assert [x["carer_link_id"] for x in copies_of(db, vid)] == [link["id"]]
     page = get_json(c, f"/api/v1/service-users/{world['person']['id']}/carers")

@@ -9,9 +9,9 @@ conflict; reads and changes audited."""
 
 import pytest
 
-from cpa_e2e import (HTML, describe, form_of, get_json, html_text, json_of,
-                     risk_act,
-                     risk_content, risk_ok, risk_save, risk_start)
+from cpa_e2e import (HTML, browser_body, describe, form_of, get_json,
+                     html_text, json_of, risk_act, risk_content, risk_ok,
+                     risk_save, risk_start)
 
 pytestmark = pytest.mark.usefixtures("carers_up")
 
@@ -149,9 +149,7 @@ def test_ended_carer_is_not_the_only_carer(case, kit):
     made = case()
     c, su = made["c"], made["person"]["id"]
     gone = kit.added(c, su)
-    r = c.post(f"/api/v1/carer-links/{gone['id']}/end",
-               json={"version": gone["version"], "end_reason": "Moved"})
-    assert r.status_code == 200, describe(r)
+    kit.ended(c, gone)
     stays = kit.added(c, su)
     contact(c, su, carer_present=True)
     (e,) = kit.involvement(c, su)
@@ -222,9 +220,7 @@ def test_by_hand_bad_input_and_conflicts(case, kit, db):
     assert json_of(r)["errors"]["occurred_on"] == \
         "Date must be today or in the past"
     # An ended carer is no longer one to choose.
-    r = c.post(f"/api/v1/carer-links/{link['id']}/end",
-               json={"version": link["version"], "end_reason": "Moved"})
-    assert r.status_code == 200, describe(r)
+    kit.ended(c, link)
     kit.added(c, su)
     r = kit.involve(c, su, kind="contact", carer_link_id=link["id"])
     assert r.status_code == 422, describe(r)
@@ -244,7 +240,7 @@ def test_page_form_records_with_defaults(case, kit, db):
     link = kit.added(c, su)
     page = c.get(f"/service-users/{su}/carers", headers=HTML)
     form = form_of(page.text, f"/service-users/{su}/involvement")
-    body = kit.browser_body(form, {"kind": "complaints_info"})
+    body = browser_body(form, {"kind": "complaints_info"})
     assert body["occurred_on"] == kit.today().isoformat()
     assert body.get("carer_link_id") == str(link["id"])
     r = c.post(f"/service-users/{su}/involvement", data=body, headers=HTML)

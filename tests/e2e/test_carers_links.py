@@ -12,8 +12,9 @@ import datetime
 
 import pytest
 
-from cpa_e2e import (HTML, PERSON_SUMMARY_KEYS, describe, form_of, get_json,
-                     html_text, is_html, json_of, unique_family_name)
+from cpa_e2e import (HTML, PERSON_SUMMARY_KEYS, browser_body, describe,
+                     form_of, get_json, html_text, is_html, json_of,
+                     unique_family_name)
 
 pytestmark = pytest.mark.usefixtures("carers_up")
 
@@ -282,7 +283,7 @@ def test_update_carer_and_stale_version(case, kit, db, audit):
     page = c.get(f"/carers/{carer['id']}", headers=HTML)
     assert page.status_code == 200, describe(page)
     form = form_of(page.text, f"/carers/{carer['id']}")
-    sent = kit.browser_body(form, {"given_name": "Wenna"})
+    sent = browser_body(form, {"given_name": "Wenna"})
     assert sent["csrf_token"] and sent["version"] == str(new["version"])
     r = c.post(f"/carers/{carer['id']}", data=sent, headers=HTML)
     assert r.status_code == 303, describe(r)
@@ -342,9 +343,7 @@ def test_only_ended_links_is_no_carer(case, kit):
     made = case()
     c, su = made["c"], made["person"]["id"]
     link = kit.added(c, su)
-    r = c.post(f"/api/v1/carer-links/{link['id']}/end",
-               json={"version": link["version"], "end_reason": "Died"})
-    assert r.status_code == 200, describe(r)
+    kit.ended(c, link, "Died")
     body = kit.person(c, su)
     assert body["no_carer"] is True
     assert [x["id"] for x in body["carers"]] == [link["id"]]
@@ -478,7 +477,7 @@ def test_browser_adds_carer_with_limited_consent_and_offers(case, kit, db):
     page = f"/service-users/{su}/carers"
     r = c.get(page, headers=HTML)
     family = unique_family_name("Hocking")
-    body = kit.browser_body(form_of(r.text, page),
+    body = browser_body(form_of(r.text, page),
                         {"given_name": "Jory", "family_name": family,
                          "relationship": "partner", "phone": "07700 900321"})
     r = c.post(page, data=body, headers=HTML)
@@ -490,7 +489,7 @@ def test_browser_adds_carer_with_limited_consent_and_offers(case, kit, db):
 
     r = c.get(page, headers=HTML)
     form = form_of(r.text, f"/carer-links/{link_id}/consent")
-    body = kit.browser_body(form, {"scope": "limited"})
+    body = browser_body(form, {"scope": "limited"})
     body.pop("topics", None)
     assert body["given_on"] == kit.today().isoformat()
     pairs = list(body.items()) + [("topics", "care_plan"),
@@ -508,7 +507,7 @@ def test_browser_adds_carer_with_limited_consent_and_offers(case, kit, db):
         " WHERE id = %s", (made["person"]["site_id"],))
 
     r = c.get(page, headers=HTML)
-    body = kit.browser_body(form_of(r.text, f"/carer-links/{link_id}/assessments"))
+    body = browser_body(form_of(r.text, f"/carer-links/{link_id}/assessments"))
     r = c.post(f"/carer-links/{link_id}/assessments", data=body, headers=HTML)
     assert r.status_code == 303, describe(r)
     assert db.scalar("SELECT status FROM carer_assessment"
@@ -526,7 +525,7 @@ def test_page_add_form_refused_keeps_what_was_typed(case, kit, db):
     c, su = made["c"], made["person"]["id"]
     page = f"/service-users/{su}/carers"
     r = c.get(page, headers=HTML)
-    body = kit.browser_body(form_of(r.text, page),
+    body = browser_body(form_of(r.text, page),
                         {"given_name": "Kerensa", "family_name": "",
                          "relationship": "parent", "email": "bad-address"})
     r = c.post(page, data=body, headers=HTML)
