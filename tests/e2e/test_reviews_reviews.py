@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cpa_e2e import (HTML, assert_denied, describe, form_of, get_json,
-                     html_text, is_html, json_of, unique_reason)
+from cpa_e2e import (HTML, assert_denied, browser_body, describe, form_of,
+                     get_json, html_text, is_html, json_of, unique_reason)
 
 REVIEW_KEYS = {
     "id", "site_id", "service_user_id", "episode_id", "status", "due_date",
@@ -73,25 +73,6 @@ def hold_body(review, day, **over):
 def hold(c, review, day, **over):
     return c.post(f"/api/v1/reviews/{review['id']}/hold",
                   json=hold_body(review, day, **over))
-
-
-def browser_body(form, values=()):
-    """What a browser submits for form as the page left it, with values
-    typed over it: every input's value, checked radios and checkboxes,
-    each select's first option, empty text areas."""
-    body = {}
-    for name, kind, value, checked in form["fields"]:
-        if kind in ("radio", "checkbox"):
-            if checked:
-                body[name] = value
-        elif kind == "select":
-            body.setdefault(name, (form["options"].get(name) or [""])[0])
-        elif kind == "textarea":
-            body.setdefault(name, "")
-        else:
-            body[name] = value
-    body.update(values)
-    return body
 
 
 def review_rows(db, episode_id):
