@@ -91,22 +91,12 @@ static const struct cpa_problem problems[] = {
 
 /* ------------------------------------------------------------ reading */
 
-/* An event (CARER_EVENT_JSON) as the JSON API gives it: the contract's
- * EVENT, without the words pages show ("kind_text"). */
-static json_t *
-event_for_api(json_t *e)
-{
-	json_object_del(e, "kind_text");
-	return e;
-}
-
 int
 involvement_list(struct cpa_ctx *ctx)
 {
 	long long id = cpa_param_id(&ctx->req, "id");
-	json_t *events, *e;
+	json_t *events;
 	PGresult *r;
-	size_t i;
 
 	cpa_db_begin(ctx);
 	if ((r = cpa_person_page_load(ctx, &q_list, id, NULL, "carers")) == NULL)
@@ -115,8 +105,6 @@ involvement_list(struct cpa_ctx *ctx)
 		cpa_error(ctx, 500, NULL);
 		return CPA_OK;
 	}
-	json_array_foreach(events, i, e)
-		event_for_api(e);
 	cpa_audit(ctx, "read", "carer_involvement", NULL, id, cpa_db_ll(r, 0, "site_id"),
 	    cpa_sprintf(ctx->arena, "%zu involvement events", json_array_size(events)));
 	cpa_commit_render(ctx, 200, NULL, json_pack("{s:O}", "involvement", events));
@@ -205,7 +193,6 @@ involvement_add(struct cpa_ctx *ctx)
 	    cpa_db_get(r, 0, "carer_link_id") != NULL ? cpa_db_get(r, 0, "carer_link_id") :
 	    "not known"));
 	cpa_answer_recorded(ctx, 201, cpa_sprintf(ctx->arena, "/service-users/%lld/carers",
-	    id), json_pack("{s:O}", "event",
-	    event_for_api(event)));
+	    id), json_pack("{s:O}", "event", event));
 	return CPA_OK;
 }

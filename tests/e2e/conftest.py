@@ -406,8 +406,9 @@ ASSESSMENT_KEYS = {"id", "carer_link_id", "status", "offered_on",
 LINK_KEYS = {"id", "carer", "relationship", "relationship_detail",
              "lives_with", "started_on", "ended_on", "end_reason", "version",
              "consent", "may_know", "assessments"}
-EVENT_KEYS = {"id", "kind", "occurred_on", "source", "source_id",
-              "carer_link_id", "carer_name", "note", "recorded_by_name"}
+EVENT_KEYS = {"id", "kind", "kind_text", "occurred_on", "source",
+              "source_id", "carer_link_id", "carer_name", "note",
+              "recorded_by_name"}
 CARER_TOPICS = ("care_plan", "crisis_plan", "medication", "appointments")
 
 import datetime  # noqa: E402  (this section's own imports)
