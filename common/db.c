@@ -422,15 +422,23 @@ int
 cpa_db_ping(void)
 {
 	PGresult *r;
-	int rc;
+	int attempt, fresh, rc = CPA_EUNAVAIL;
 
-	if (connection() == NULL)
-		return CPA_EUNAVAIL;
-	r = PQexec(conn, "SELECT 1");
-	rc = PQresultStatus(r) == PGRES_TUPLES_OK ? CPA_OK : CPA_EUNAVAIL;
-	PQclear(r);
-	if (rc != CPA_OK)
+	/* As requests do (round_trip_retry): a connection found dead on use
+	 * (the database restarted) gets one more try on a new one. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		fresh = conn == NULL || PQstatus(conn) != CONNECTION_OK;
+		if (connection() == NULL)
+			return CPA_EUNAVAIL;
+		r = PQexec(conn, "SELECT 1");
+		rc = PQresultStatus(r) == PGRES_TUPLES_OK ? CPA_OK : CPA_EUNAVAIL;
+		PQclear(r);
+		if (rc == CPA_OK)
+			break;
 		cpa_db_disconnect();
+		if (fresh)
+			break;
+	}
 	return rc;
 }
 
