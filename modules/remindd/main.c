@@ -7,7 +7,9 @@
  * Each wake queues the reminders that have fallen due (remind_sweep,
  * repeated while it fills a batch), then delivers the email outbox: claim a
  * batch with a lease (remind_claim_email), send each message through the
- * SMTP relay (mail.c), report each outcome (remind_email_result).  Between
+ * SMTP relay (mail.c), report each outcome (remind_email_result); then,
+ * every dashboard_refresh_interval, bring the dashboard's summaries up to
+ * date (dash_refresh, sql/011_dashboard.sql).  Between
  * wakes the daemon LISTENs on cpa_due and sleeps in ppoll() on the
  * connection's socket until a notification, the next time something falls
  * due (remind_next_wake) or sweep_interval, whichever comes first.
@@ -119,6 +121,8 @@ static const struct cpa_setting settings[] = {
 	{ "batch_size", CPA_SET_INT, OFF(batch_size), "20000", 1, 1000000, NULL },
 	{ "email_batch", CPA_SET_INT, OFF(email_batch), "50", 1, 10000, NULL },
 	{ "lease_seconds", CPA_SET_INT, OFF(lease_seconds), "300", 2, 86400, NULL },
+	{ "dashboard_refresh_interval", CPA_SET_INT, OFF(dashboard_refresh_interval), "300",
+	    0, 86400, NULL },
 };
 
 /* Frees every string (wiped first) and zeroes c; safe to call twice. */
@@ -291,7 +295,7 @@ on_signal(int sig)
 /* The SQL the daemon runs: calls of 007's functions, prepared once per
  * connection.  claim formats the due time for the message in UK time and
  * counts the days from today (by the daemon's clock) to it. */
-enum stmt_id { ST_SWEEP, ST_CLAIM, ST_RESULT, ST_WAKE, ST_TIMEOUT };
+enum stmt_id { ST_SWEEP, ST_CLAIM, ST_RESULT, ST_WAKE, ST_TIMEOUT, ST_DASH };
 
 static const struct cpa_stmt stmts[] = {
 	[ST_SWEEP] = { "remindd_sweep", "SELECT remind_sweep($1, $2)", 2 },
@@ -309,6 +313,8 @@ static const struct cpa_stmt stmts[] = {
 	    "SELECT extract(epoch FROM remind_next_wake($1))::float8 AS next_wake", 1 },
 	[ST_TIMEOUT] = { "remindd_timeout",
 	    "SELECT set_config('statement_timeout', $1, false)", 1 },
+	[ST_DASH] = { "remindd_dashboard",
+	    "SELECT dash_refresh($1, make_interval(secs => $2))::text AS result", 2 },
 };
 
 #define NSTMTS (sizeof(stmts) / sizeof(stmts[0]))
@@ -574,7 +580,31 @@ email_batch(struct daemon *d, int *claimed)
 	return rc;
 }
 
-/* One wake: the sweep, then the outbox until a claim comes back short. */
+/* The dashboard's summaries (sql/011_dashboard.sql), when the last refresh
+ * is dashboard_refresh_interval old (0: never), or at once with --once.
+ * dash_refresh decides and commits by itself; a failure is logged and the
+ * reminders go on. */
+static int
+dashboard_refresh(struct daemon *d)
+{
+	char now[40], age[24];
+	const char *params[2] = { now, age };
+	PGresult *r;
+
+	if (d->conf.dashboard_refresh_interval == 0)
+		return CPA_OK;
+	clock_text(clock_now(), now);
+	snprintf(age, sizeof(age), "%d", d->once ? 0 : d->conf.dashboard_refresh_interval);
+	if ((r = db_run(d, ST_DASH, params)) == NULL)
+		return CPA_ERR;
+	cpa_log(CPA_LOG_DEBUG, "dashboard", "%s", PQntuples(r) == 1 ?
+	    cpa_db_get(r, 0, "result") : "?");
+	PQclear(r);
+	return CPA_OK;
+}
+
+/* One wake: the sweep, then the outbox until a claim comes back short,
+ * then the dashboard's summaries when they are due. */
 static int
 wake(struct daemon *d)
 {
@@ -587,7 +617,7 @@ wake(struct daemon *d)
 		if (email_batch(d, &claimed) != CPA_OK)
 			return CPA_ERR;
 	} while (claimed == d->conf.email_batch && !got_stop);
-	return CPA_OK;
+	return dashboard_refresh(d);
 }
 
 /* Milliseconds until the next wake: the earliest thing remind_next_wake

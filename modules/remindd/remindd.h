@@ -28,6 +28,7 @@ struct remindd_conf {
 	int batch_size;			/* due items per remind_sweep call */
 	int email_batch;		/* reminders per remind_claim_email call */
 	int lease_seconds;		/* how long a claim on an email holds */
+	int dashboard_refresh_interval;	/* seconds between dashboard refreshes; 0 never */
 };
 
 /* One reminder to email, as remind_claim_email() hands it over (strings
