@@ -27,9 +27,9 @@
 -- recomputes everything (this migration, the demo and scale loaders,
 -- which write with triggers off).
 --
--- The time to decide a referral is read from referral itself at request
--- time (the median and 90th centile need every value), through a covering
--- index by team and decision time.
+-- The time to decide a referral is kept per day as sorted arrays of whole
+-- minutes: a median or 90th centile needs every value, and a trust's year
+-- of decisions read from arrays costs a tenth of reading the referrals.
 --
 -- Days are UK calendar days (dash_day).  Who may see what is decided by
 -- the worker (sites by row-level security, teams by the caller's roles).
@@ -47,6 +47,13 @@ CREATE FUNCTION dash_day_start(p_day date) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 	SELECT p_day::timestamp AT TIME ZONE 'Europe/London'
+$$;
+
+-- How long from p_from to p_to in whole minutes (rounded down).
+CREATE FUNCTION dash_minutes(p_from timestamptz, p_to timestamptz) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT floor(extract(epoch FROM p_to - p_from) / 60)::integer
 $$;
 
 -- ------------------------------------------------------- consent rule
@@ -238,6 +245,9 @@ CREATE TABLE dash_team_now (
 -- answers with their review (answered: yes, partly or no; declined and not
 -- asked are left out; satisfied: 4 or 5 of 5); contacts on their day, by
 -- mode when attended; caseload is the open episodes at the end of the day.
+-- A referral decided that day is counted by urgency, with the time it took
+-- in whole minutes in decided_<urgency>_min (so that a period's median and
+-- 90th centile read a few arrays, not every referral).
 CREATE TABLE dash_team_day (
 	team_id bigint NOT NULL,
 	day date NOT NULL,
@@ -246,6 +256,12 @@ CREATE TABLE dash_team_day (
 	referrals_received integer NOT NULL DEFAULT 0,
 	referrals_decided integer NOT NULL DEFAULT 0,
 	referrals_breached integer NOT NULL DEFAULT 0,
+	breached_emergency integer NOT NULL DEFAULT 0,
+	breached_urgent integer NOT NULL DEFAULT 0,
+	breached_routine integer NOT NULL DEFAULT 0,
+	decided_emergency_min integer[] NOT NULL DEFAULT '{}',
+	decided_urgent_min integer[] NOT NULL DEFAULT '{}',
+	decided_routine_min integer[] NOT NULL DEFAULT '{}',
 	episodes_opened integer NOT NULL DEFAULT 0,
 	episodes_closed integer NOT NULL DEFAULT 0,
 	caseload integer NOT NULL DEFAULT 0,
@@ -280,7 +296,7 @@ CREATE INDEX dash_team_day_site_idx ON dash_team_day (site_id, day);
 -- What recomputing a day reads: each source by its own day.
 CREATE INDEX referral_team_received_idx ON referral (team_id, received_at);
 CREATE INDEX referral_team_decided_idx ON referral (team_id, decided_at)
-	INCLUDE (site_id, received_at, deadline_at, urgency) WHERE decided_at IS NOT NULL;
+	WHERE decided_at IS NOT NULL;
 CREATE INDEX episode_team_started_idx ON episode (team_id, started_at);
 CREATE INDEX episode_team_ended_idx ON episode (team_id, ended_at) WHERE ended_at IS NOT NULL;
 CREATE INDEX cpa_review_held_idx ON cpa_review (held_on) WHERE status = 'held';
@@ -364,7 +380,22 @@ BEGIN
 	),
 	dec AS (
 		SELECT r.team_id, dash_day(r.decided_at) AS day, count(*) AS n,
-			count(*) FILTER (WHERE r.decided_at > r.deadline_at) AS breached
+			count(*) FILTER (WHERE r.decided_at > r.deadline_at) AS breached,
+			count(*) FILTER (WHERE r.decided_at > r.deadline_at
+				AND r.urgency = 'emergency') AS b_em,
+			count(*) FILTER (WHERE r.decided_at > r.deadline_at
+				AND r.urgency = 'urgent') AS b_ur,
+			count(*) FILTER (WHERE r.decided_at > r.deadline_at
+				AND r.urgency = 'routine') AS b_ro,
+			array_agg(dash_minutes(r.received_at, r.decided_at)
+				ORDER BY dash_minutes(r.received_at, r.decided_at))
+				FILTER (WHERE r.urgency = 'emergency') AS m_em,
+			array_agg(dash_minutes(r.received_at, r.decided_at)
+				ORDER BY dash_minutes(r.received_at, r.decided_at))
+				FILTER (WHERE r.urgency = 'urgent') AS m_ur,
+			array_agg(dash_minutes(r.received_at, r.decided_at)
+				ORDER BY dash_minutes(r.received_at, r.decided_at))
+				FILTER (WHERE r.urgency = 'routine') AS m_ro
 		FROM team t JOIN referral r ON r.team_id = t.id
 			AND r.decided_at >= lo AND r.decided_at < hi
 		GROUP BY 1, 2
@@ -431,6 +462,8 @@ BEGIN
 	)
 	SELECT g.team_id, g.day, g.site_id, g.district_id,
 		coalesce(rec.n, 0), coalesce(dec.n, 0), coalesce(dec.breached, 0),
+		coalesce(dec.b_em, 0), coalesce(dec.b_ur, 0), coalesce(dec.b_ro, 0),
+		coalesce(dec.m_em, '{}'), coalesce(dec.m_ur, '{}'), coalesce(dec.m_ro, '{}'),
 		coalesce(opened.n, 0), coalesce(closed.n, 0), 0,
 		coalesce(rev.held, 0), coalesce(rev.on_time, 0),
 		coalesce(fu.due, 0), coalesce(fu.met, 0),
@@ -630,10 +663,14 @@ $$;
 -- The figures of the teams p_teams (those the caller may see: the worker
 -- decides) for the UK days p_from to p_to, one row per group: p_by 'all'
 -- (group_id 0), 'site', 'district', 'team', or the kind of district:
--- 'integrated' or 'inclusive' (group_id 1 for yes, 0 for no).  Runs as the caller, so
+-- 'integrated' or 'inclusive' (group_id 1 for yes, 0 for no).  p_times
+-- false leaves out the median and 90th centile of the time to decide a
+-- referral (null), the costliest figure: a list of children need not
+-- show it.  Runs as the caller, so
 -- row-level security keeps every other site's rows out.  The JSON is the
 -- dashboard's contract: see the README's API section.
-CREATE FUNCTION dash_figures(p_teams bigint[], p_from date, p_to date, p_by text)
+CREATE FUNCTION dash_figures(p_teams bigint[], p_from date, p_to date, p_by text,
+	p_times boolean DEFAULT true)
 RETURNS TABLE (group_id bigint, figures json)
 LANGUAGE sql STABLE
 AS $$
@@ -704,20 +741,25 @@ AS $$
 		GROUP BY 1
 	),
 	rd AS (
-		SELECT tg.g, r.urgency,
-			count(*) AS decided,
-			round(percentile_cont(0.5) WITHIN GROUP (ORDER BY
-				extract(epoch FROM r.decided_at - r.received_at) / 3600)::numeric, 1)
-				AS median_hours,
-			round(percentile_cont(0.9) WITHIN GROUP (ORDER BY
-				extract(epoch FROM r.decided_at - r.received_at) / 3600)::numeric, 1)
-				AS p90_hours,
-			count(*) FILTER (WHERE r.decided_at > r.deadline_at) AS breaches
-		FROM referral r JOIN tg ON tg.team_id = r.team_id
-		WHERE r.decided_at IS NOT NULL
-			AND r.decided_at >= dash_day_start(p_from)
-			AND r.decided_at < dash_day_start(p_to + 1)
-		GROUP BY tg.g, r.urgency
+		SELECT tg.g, u.urgency,
+			percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY m.m) AS pc
+		FROM dash_team_day d JOIN tg ON tg.team_id = d.team_id
+		CROSS JOIN LATERAL (VALUES ('emergency', d.decided_emergency_min),
+			('urgent', d.decided_urgent_min), ('routine', d.decided_routine_min))
+			AS u (urgency, mins)
+		CROSS JOIN LATERAL unnest(u.mins) AS m (m)
+		WHERE p_times AND d.day BETWEEN p_from AND p_to
+		GROUP BY tg.g, u.urgency
+	),
+	rb AS (
+		SELECT tg.g, sum(d.breached_emergency) AS emergency,
+			sum(d.breached_urgent) AS urgent, sum(d.breached_routine) AS routine,
+			sum(cardinality(d.decided_emergency_min)) AS d_emergency,
+			sum(cardinality(d.decided_urgent_min)) AS d_urgent,
+			sum(cardinality(d.decided_routine_min)) AS d_routine
+		FROM dash_team_day d JOIN tg ON tg.team_id = d.team_id
+		WHERE d.day BETWEEN p_from AND p_to
+		GROUP BY tg.g
 	),
 	dl AS (
 		SELECT tg.g,
@@ -749,11 +791,15 @@ AS $$
 			'awaiting_triage', tq.awaiting, 'awaiting_breached', tq.awaiting_breached,
 			'awaiting_oldest_at', tq.awaiting_oldest_at,
 			'by_urgency', (SELECT json_agg(json_build_object('urgency', u.urgency,
-				'decided', coalesce(rd.decided, 0), 'median_hours', rd.median_hours,
-				'p90_hours', rd.p90_hours, 'deadline_hours', CASE u.urgency
+				'decided', coalesce(CASE u.urgency WHEN 'emergency' THEN rb.d_emergency
+					WHEN 'urgent' THEN rb.d_urgent ELSE rb.d_routine END, 0),
+				'median_hours', round((rd.pc[1] / 60)::numeric, 1),
+				'p90_hours', round((rd.pc[2] / 60)::numeric, 1),
+				'deadline_hours', CASE u.urgency
 					WHEN 'emergency' THEN dl.emergency WHEN 'urgent' THEN dl.urgent
 					ELSE dl.routine END,
-				'breaches', coalesce(rd.breaches, 0)) ORDER BY u.o)
+				'breaches', coalesce(CASE u.urgency WHEN 'emergency' THEN rb.emergency
+					WHEN 'urgent' THEN rb.urgent ELSE rb.routine END, 0)) ORDER BY u.o)
 				FROM (VALUES (1, 'emergency'), (2, 'urgent'), (3, 'routine')) AS u (o, urgency)
 				LEFT JOIN rd ON rd.g = tq.g AND rd.urgency = u.urgency)),
 		'reviews', json_build_object('held', coalesce(dy.held, 0),
@@ -820,6 +866,7 @@ AS $$
 	LEFT JOIN cs ON cs.g = tq.g
 	LEFT JOIN dy ON dy.g = tq.g
 	LEFT JOIN dl ON dl.g = tq.g
+	LEFT JOIN rb ON rb.g = tq.g
 $$;
 
 -- The months of p_from to p_to for the teams p_teams, oldest first (the
@@ -915,16 +962,18 @@ ALTER TABLE dash_team_now FORCE ROW LEVEL SECURITY;
 ALTER TABLE dash_team_day ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dash_team_day FORCE ROW LEVEL SECURITY;
 
--- When the figures were made is no secret; a noted day says only that
+-- The summaries are read in bulk: the sub-select makes cpa_site_ids() one
+-- evaluation per statement, not one per row.  When the figures were made
+-- is no secret; a noted day says only that
 -- something changed that day, and is never read back by the application.
 CREATE POLICY dash_state_select ON dash_state FOR SELECT USING (true);
 CREATE POLICY dash_dirty_insert ON dash_dirty FOR INSERT WITH CHECK (true);
 CREATE POLICY dash_coordinator_now_site ON dash_coordinator_now FOR SELECT
-	USING (site_id = ANY (cpa_site_ids()));
+	USING (site_id = ANY ((SELECT cpa_site_ids())::bigint[]));
 CREATE POLICY dash_team_now_site ON dash_team_now FOR SELECT
-	USING (site_id = ANY (cpa_site_ids()));
+	USING (site_id = ANY ((SELECT cpa_site_ids())::bigint[]));
 CREATE POLICY dash_team_day_site ON dash_team_day FOR SELECT
-	USING (site_id = ANY (cpa_site_ids()));
+	USING (site_id = ANY ((SELECT cpa_site_ids())::bigint[]));
 
 -- ------------------------------------------------------------- privileges
 
@@ -939,12 +988,13 @@ GRANT SELECT ON referral, episode, cpa_review, followup, contact, care_plan,
 
 REVOKE ALL ON FUNCTION dash_day(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_day_start(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dash_minutes(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION carer_consent_covers(text, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION carer_consent_covers_plan(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_episode_flags(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_share(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_per_person_month(bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION dash_figures(bigint[], date, date, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dash_figures(bigint[], date, date, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_trend(bigint[], date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_people(bigint, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dash_day_of(text) FROM PUBLIC;
@@ -960,12 +1010,13 @@ REVOKE CREATE ON SCHEMA public FROM cpa_auth;
 
 GRANT EXECUTE ON FUNCTION dash_day(timestamptz) TO cpa_app, cpa_auth;
 GRANT EXECUTE ON FUNCTION dash_day_start(date) TO cpa_app, cpa_auth;
+GRANT EXECUTE ON FUNCTION dash_minutes(timestamptz, timestamptz) TO cpa_app, cpa_auth;
 GRANT EXECUTE ON FUNCTION carer_consent_covers(text, text[], text) TO cpa_app, cpa_auth;
 GRANT EXECUTE ON FUNCTION carer_consent_covers_plan(text, text[]) TO cpa_app, cpa_auth;
 GRANT EXECUTE ON FUNCTION dash_episode_flags(bigint, bigint) TO cpa_app, cpa_auth;
 GRANT EXECUTE ON FUNCTION dash_share(bigint, bigint) TO cpa_app;
 GRANT EXECUTE ON FUNCTION dash_per_person_month(bigint, bigint) TO cpa_app;
-GRANT EXECUTE ON FUNCTION dash_figures(bigint[], date, date, text) TO cpa_app;
+GRANT EXECUTE ON FUNCTION dash_figures(bigint[], date, date, text, boolean) TO cpa_app;
 GRANT EXECUTE ON FUNCTION dash_trend(bigint[], date, date) TO cpa_app;
 GRANT EXECUTE ON FUNCTION dash_people(bigint, bigint, text) TO cpa_app;
 GRANT EXECUTE ON FUNCTION dash_day_of(text) TO cpa_app, cpa_auth;
