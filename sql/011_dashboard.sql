@@ -582,10 +582,11 @@ BEGIN
 	END IF;
 
 	SELECT min(day), max(day) INTO first_day, last_day FROM dash_team_day;
-	WITH gone AS (DELETE FROM dash_dirty RETURNING day)
+	WITH gone AS (DELETE FROM dash_dirty WHERE day <= today RETURNING day)
 	SELECT array_agg(DISTINCT day ORDER BY day) INTO days FROM gone WHERE day <= today;
-	-- Today and yesterday always; the days since the last row; a day before
-	-- the first row recomputes up to it, so the days stay unbroken.
+	-- Today and yesterday always; the days from the last row on; a day
+	-- before the first row recomputes up to it, so the days stay unbroken.
+	-- Days after p_now's stay noted for a later refresh.
 	FOR d IN
 		SELECT DISTINCT x FROM unnest(coalesce(days, '{}') || today || (today - 1)) AS x
 		WHERE first_day IS NULL OR x >= first_day
@@ -596,7 +597,8 @@ BEGIN
 		END IF;
 	END LOOP;
 	IF last_day IS NOT NULL AND last_day < today THEN
-		done := done + dash_days(last_day + 1, today, p_now);
+		-- The last refresh's own day too: it was counted part-way through.
+		done := done + dash_days(last_day, today, p_now);
 	END IF;
 	IF first_day IS NOT NULL AND days[1] < first_day THEN
 		done := done + dash_days(days[1], first_day - 1, p_now);

@@ -581,7 +581,8 @@ email_batch(struct daemon *d, int *claimed)
 }
 
 /* The dashboard's summaries (sql/011_dashboard.sql), when the last refresh
- * is dashboard_refresh_interval old (0: never), or at once with --once.
+ * is dashboard_refresh_interval old (0: never), or at once with --once;
+ * never on a clock set by --now (figures are "as of" the real time).
  * dash_refresh decides and commits by itself; a failure is logged and the
  * reminders go on. */
 static int
@@ -591,7 +592,7 @@ dashboard_refresh(struct daemon *d)
 	const char *params[2] = { now, age };
 	PGresult *r;
 
-	if (d->conf.dashboard_refresh_interval == 0)
+	if (d->conf.dashboard_refresh_interval == 0 || clk.fixed)
 		return CPA_OK;
 	clock_text(clock_now(), now);
 	snprintf(age, sizeof(age), "%d", d->once ? 0 : d->conf.dashboard_refresh_interval);
