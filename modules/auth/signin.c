@@ -305,9 +305,11 @@ home_page(struct cpa_ctx *ctx)
 		json_object_set_new(site, "administer", json_boolean(cpa_session_has_role(
 		    ctx->session, CPA_ROLE_TRUST_ADMIN,
 		    json_integer_value(json_object_get(site, "id")))));
-	cpa_render(ctx, 200, "home", json_pack("{s:s,s:O,s:b,s:b}", "title", "Your account",
-	    "sites", sites, "is_admin",
+	cpa_render(ctx, 200, "home", json_pack("{s:s,s:O,s:b,s:b,s:b}", "title",
+	    "Your account", "sites", sites, "is_admin",
 	    cpa_session_has_role(ctx->session, CPA_ROLE_TRUST_ADMIN, 0), "is_clinical",
-	    cpa_session_has_role(ctx->session, CPA_ROLES_CLINICAL, 0)));
+	    cpa_session_has_role(ctx->session, CPA_ROLES_CLINICAL, 0), "sees_dashboards",
+	    cpa_session_has_role(ctx->session, CPA_ROLE_TEAM_MANAGER |
+	    CPA_ROLE_DISTRICT_MANAGER | CPA_ROLE_TRUST_ADMIN | CPA_ROLE_AUDITOR, 0)));
 	return CPA_OK;
 }
