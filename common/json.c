@@ -92,8 +92,9 @@ buf_append(const char *p, size_t n, void *arg)
 void
 cpa_json_write(struct cpa_buf *out, const json_t *v)
 {
+	/* Reals with 15 significant digits: 0.72, not 0.71999999999999997. */
 	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
-	    JSON_ENCODE_ANY;
+	    JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
 	size_t start = out->len;
 
 	/* jansson fails only on values it cannot represent (a reference

@@ -62,7 +62,7 @@ scalar_text(cpa_arena *a, const json_t *v, int *text)
 	if (json_is_string(v))
 		return json_string_value(v);
 	cpa_buf_init(&b, a);
-	dash_json_put(&b, v);
+	cpa_json_write(&b, v);
 	return b.data;
 }
 

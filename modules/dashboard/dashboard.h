@@ -76,11 +76,7 @@ void dash_uk_today(char out[11]);
  * segment indexes an array), or NULL. */
 const json_t *dash_path(const json_t *v, const char *path);
 
-/* v as the dashboard's JSON prints it: compact, ASCII, '/' escaped and
- * reals with 15 significant digits (0.72, not 0.71999999999999997), so
- * the CSV and the JSON show each figure alike.  Appended to out. */
-void dash_json_put(struct cpa_buf *out, const json_t *v);
-/* Answer 200 with model (borrowed) as JSON written by dash_json_put. */
+/* Answer 200 with model (borrowed) as JSON (cpa_json_write). */
 void dash_send_json(struct cpa_ctx *ctx, const json_t *model);
 /* Answer 200 with csv as a download named filename (only [A-Za-z0-9._-]
  * expected). */
@@ -188,7 +184,7 @@ void dash_csv_field(struct cpa_buf *b, const char *s, int text);
 /* One row per leaf of v (borrowed): figure is the leaf's dotted path,
  * an array's objects named by their first text member (spaces become
  * underscores; that member is not a row), other array items by index;
- * value as dash_json_put prints it (text as it is, null empty).  skip:
+ * value as cpa_json_write prints it (text as it is, null empty).  skip:
  * NULL or a NULL-terminated list of v's own members to leave out.
  * id may be NULL (empty). */
 void dash_csv_group(struct cpa_buf *b, const char *scope, const char *kind,

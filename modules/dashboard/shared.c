@@ -187,34 +187,13 @@ dash_path(const json_t *v, const char *path)
 
 /* ------------------------------------------------------------ answers */
 
-static int
-buf_append(const char *p, size_t n, void *arg)
-{
-	cpa_buf_add(arg, p, n);
-	return 0;
-}
-
-void
-dash_json_put(struct cpa_buf *out, const json_t *v)
-{
-	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
-	    JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
-	size_t start = out->len;
-
-	if (v == NULL || json_dump_callback(v, buf_append, out, flags) != 0) {
-		out->len = start;
-		out->data[start] = '\0';
-		cpa_buf_puts(out, "null");
-	}
-}
-
 void
 dash_send_json(struct cpa_ctx *ctx, const json_t *model)
 {
 	ctx->resp.status = 200;
 	ctx->resp.content_type = "application/json";
 	ctx->resp.body.len = 0;
-	dash_json_put(&ctx->resp.body, model);
+	cpa_json_write(&ctx->resp.body, model);
 }
 
 void

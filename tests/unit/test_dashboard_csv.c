@@ -146,7 +146,7 @@ test_json_put(void **state)
 	    &e);
 
 	cpa_buf_init(&b, a);
-	dash_json_put(&b, v);
+	cpa_json_write(&b, v);
 	assert_string_equal(b.data, "{\"s\":0.333,\"t\":0.0,\"u\":\"\\/x\\u00E9\",\"n\":null}");
 	json_decref(v);
 }
